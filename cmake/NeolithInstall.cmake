@@ -1,0 +1,27 @@
+# install() rules and the exported package: find_package(neolith CONFIG) then
+# target_link_libraries(app PRIVATE neolith::neolith).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS neolith
+  EXPORT neolith-targets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS neolith_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/neolith" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+set(NEOLITH_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/neolith")
+install(EXPORT neolith-targets NAMESPACE neolith:: DESTINATION "${NEOLITH_CMAKE_DIR}")
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/neolithConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/neolithConfig.cmake"
+  INSTALL_DESTINATION "${NEOLITH_CMAKE_DIR}")
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/neolithConfigVersion.cmake"
+  COMPATIBILITY SameMinorVersion)
+install(FILES
+  "${PROJECT_BINARY_DIR}/neolithConfig.cmake"
+  "${PROJECT_BINARY_DIR}/neolithConfigVersion.cmake"
+  DESTINATION "${NEOLITH_CMAKE_DIR}")

@@ -1,0 +1,40 @@
+# Compiler settings shared by every target of the project: warnings, sanitizers, ccache.
+
+if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  find_program(NEOLITH_CCACHE ccache)
+  if(NEOLITH_CCACHE)
+    set(CMAKE_CXX_COMPILER_LAUNCHER "${NEOLITH_CCACHE}")
+  endif()
+endif()
+
+# Build-tree-only interface target with our warning and sanitizer flags. It is linked
+# PRIVATE (BUILD_INTERFACE) so consumers of the installed package never inherit it.
+add_library(neolith_build_flags INTERFACE)
+# -fPIC everywhere: the one precompiled header is shared by the library and the executables.
+target_compile_options(neolith_build_flags INTERFACE -Wall -Wextra -Wpedantic -fPIC)
+if(NEOLITH_WERROR)
+  target_compile_options(neolith_build_flags INTERFACE -Werror)
+endif()
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 reports false positives on Asio's coroutine frames.
+  target_compile_options(neolith_build_flags INTERFACE -Wno-mismatched-new-delete)
+endif()
+
+if(NEOLITH_SANITIZE)
+  set(_san "-fsanitize=${NEOLITH_SANITIZE}" -fno-omit-frame-pointer)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # clang-14's function sanitizer breaks Asio's coroutine frames.
+    list(APPEND _san -fno-sanitize=function)
+  endif()
+  if(NEOLITH_SANITIZE MATCHES "undefined")
+    list(APPEND _san -fno-sanitize-recover=undefined)
+  endif()
+  add_compile_options(${_san})
+  add_link_options(${_san})
+endif()
+
+# Definitions that every user of the library must share: Asio and Beast are compiled once, in
+# the library (src/boost_impl.cpp), not in each translation unit that includes them.
+set(NEOLITH_PUBLIC_DEFINITIONS
+  BOOST_ASIO_SEPARATE_COMPILATION
+  BOOST_BEAST_SEPARATE_COMPILATION)

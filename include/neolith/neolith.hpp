@@ -1,0 +1,11 @@
+// The whole public API of neolith.
+#ifndef NEOLITH_NEOLITH_HPP
+#define NEOLITH_NEOLITH_HPP
+
+#include <neolith/error.hpp>
+#include <neolith/json.hpp>
+#include <neolith/protocol.hpp>
+#include <neolith/types.hpp>
+#include <neolith/version.hpp>
+
+#endif  // NEOLITH_NEOLITH_HPP

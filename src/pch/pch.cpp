@@ -1,0 +1,1 @@
+// Translation unit that owns the project's precompiled header (see src/CMakeLists.txt).
