@@ -1,0 +1,500 @@
+// JSON conversions of the wire types (json.hpp) and the codec's readers (detail/json_read.hpp).
+#include <neolith/detail/json_read.hpp>
+#include <neolith/json.hpp>
+
+#include <boost/json/value_from.hpp>
+#include <boost/json/value_to.hpp>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace neolith {
+
+// ===== Numbers ===========================================================================
+
+boost::json::value number_to_json(double d) noexcept {
+  if (!std::isfinite(d)) return std::int64_t{0};
+  // [-2^63, 2^63): the doubles that convert to int64 exactly when integral.
+  if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && std::trunc(d) == d) {
+    return static_cast<std::int64_t>(d);
+  }
+  return d;
+}
+
+namespace detail {
+
+// ===== Errors with paths =================================================================
+
+std::string_view json_kind(const json_value& v) noexcept {
+  switch (v.kind()) {
+    case boost::json::kind::null: return "null";
+    case boost::json::kind::bool_: return "a boolean";
+    case boost::json::kind::int64:
+    case boost::json::kind::uint64:
+    case boost::json::kind::double_: return "a number";
+    case boost::json::kind::string: return "a string";
+    case boost::json::kind::array: return "an array";
+    case boost::json::kind::object: return "an object";
+  }
+  return "a value";
+}
+
+error_info leaf_error(error e, std::string_view detail) {
+  std::string msg;
+  msg.reserve(detail.size() + 2);
+  msg += ": ";
+  msg += detail;
+  return error_info(e, std::move(msg));
+}
+
+error_info type_error(std::string_view what, const json_value& v) {
+  std::string detail = "expected ";
+  detail += what;
+  detail += ", got ";
+  detail += json_kind(v);
+  return leaf_error(error::wrong_field_type, detail);
+}
+
+namespace {
+bool starts_without_name(const std::string& m) noexcept {
+  return !m.empty() && (m.front() == ':' || m.front() == '[');
+}
+}  // namespace
+
+error_info with_path(error_info e, std::string_view field) {
+  std::string msg(field);
+  if (!starts_without_name(e.message)) msg += '.';
+  msg += e.message;
+  e.message = std::move(msg);
+  return e;
+}
+
+error_info with_index(error_info e, std::size_t index) {
+  std::string msg = "[" + std::to_string(index) + "]";
+  if (!starts_without_name(e.message)) msg += '.';
+  msg += e.message;
+  e.message = std::move(msg);
+  return e;
+}
+
+error_info finish_path(error_info e) {
+  if (e.message.size() >= 2 && e.message[0] == ':' && e.message[1] == ' ') e.message.erase(0, 2);
+  return e;
+}
+
+std::string quoted(std::string_view s) {
+  constexpr std::size_t max_shown = 64;
+  std::string out = "\"";
+  if (s.size() <= max_shown) {
+    out += s;
+    out += '"';
+  } else {
+    // Cut on a UTF-8 character boundary.
+    std::size_t n = max_shown;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    out += s.substr(0, n);
+    out += "\"...";
+  }
+  return out;
+}
+
+// ===== Scalar readers ====================================================================
+
+result<void> read(const json_value& v, std::string& out) {
+  const boost::json::string* s = v.if_string();
+  if (s == nullptr) return type_error("a string", v);
+  out.assign(s->data(), s->size());
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, bool& out) {
+  const bool* b = v.if_bool();
+  if (b == nullptr) return type_error("a boolean", v);
+  out = *b;
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, double& out) {
+  switch (v.kind()) {
+    case boost::json::kind::double_: out = v.get_double(); return outcome::success();
+    case boost::json::kind::int64: out = static_cast<double>(v.get_int64()); return outcome::success();
+    case boost::json::kind::uint64: out = static_cast<double>(v.get_uint64()); return outcome::success();
+    default: return type_error("a number", v);
+  }
+}
+
+namespace {
+template <class Int>
+result<void> read_integer(const json_value& v, Int& out) {
+  constexpr auto lo = static_cast<std::int64_t>(std::numeric_limits<Int>::min());
+  constexpr auto hi = static_cast<std::int64_t>(std::numeric_limits<Int>::max());
+  std::int64_t x = 0;
+  switch (v.kind()) {
+    case boost::json::kind::int64: x = v.get_int64(); break;
+    case boost::json::kind::uint64:
+      if (v.get_uint64() > static_cast<std::uint64_t>(hi)) {
+        return leaf_error(error::number_out_of_range, std::to_string(v.get_uint64()) + " is too large");
+      }
+      x = static_cast<std::int64_t>(v.get_uint64());
+      break;
+    case boost::json::kind::double_: {
+      const double d = v.get_double();
+      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || std::trunc(d) != d) {
+        return leaf_error(error::number_out_of_range, "expected an integer, got " + std::to_string(d));
+      }
+      x = static_cast<std::int64_t>(d);
+      break;
+    }
+    default: return type_error("an integer", v);
+  }
+  if (x < lo || x > hi) return leaf_error(error::number_out_of_range, std::to_string(x) + " is out of range");
+  out = static_cast<Int>(x);
+  return outcome::success();
+}
+}  // namespace
+
+result<void> read(const json_value& v, std::int64_t& out) { return read_integer(v, out); }
+result<void> read(const json_value& v, int& out) { return read_integer(v, out); }
+
+result<void> read(const json_value& v, json_object& out) {
+  const json_object* o = v.if_object();
+  if (o == nullptr) return type_error("an object", v);
+  // Copy into the default storage: `v` may live in a decoder's short-lived arena.
+  out = json_object(*o, boost::json::storage_ptr());
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, std::map<std::string, bool>& out) {
+  const json_object* o = v.if_object();
+  if (o == nullptr) return type_error("an object", v);
+  out.clear();
+  for (const auto& kv : *o) {
+    const bool* b = kv.value().if_bool();
+    if (b == nullptr) return with_path(type_error("a boolean", kv.value()), kv.key());
+    out.insert_or_assign(std::string(kv.key()), *b);
+  }
+  return outcome::success();
+}
+
+// ===== Enumerations ======================================================================
+
+namespace {
+template <class E, class Parse>
+result<void> read_enum(const json_value& v, E& out, Parse parse, std::string_view allowed) {
+  const boost::json::string* s = v.if_string();
+  if (s == nullptr) return type_error("a string", v);
+  const auto e = parse(std::string_view(*s));
+  if (!e) return leaf_error(error::invalid_enum_value, quoted(*s) + " is not one of " + std::string(allowed));
+  out = *e;
+  return outcome::success();
+}
+}  // namespace
+
+result<void> read(const json_value& v, node_status& out) {
+  return read_enum(v, out, parse_node_status, "healthy, degraded, unhealthy, offline");
+}
+result<void> read(const json_value& v, session_type& out) {
+  return read_enum(v, out, parse_session_type, "claude-code, claude-flow");
+}
+result<void> read(const json_value& v, task_type& out) {
+  return read_enum(v, out, parse_task_type, "code, research, analysis, custom, general");
+}
+result<void> read(const json_value& v, task_priority& out) {
+  return read_enum(v, out, parse_task_priority, "low, medium, high, critical");
+}
+result<void> read(const json_value& v, task_status& out) {
+  return read_enum(v, out, parse_task_status, "pending, in_progress, completed, failed, cancelled");
+}
+result<void> read(const json_value& v, memory_entry_type& out) {
+  return read_enum(v, out, parse_memory_entry_type, "interaction, observation, decision, knowledge");
+}
+result<void> read(const json_value& v, session_status& out) {
+  return read_enum(v, out, parse_session_status,
+                   "initializing, running, paused, completed, failed, terminated");
+}
+
+// ===== Structures ========================================================================
+
+result<void> read(const json_value& v, node_health& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "status", out.status));
+  BOOST_OUTCOME_TRY(read_required(*o, "cpuUsage", out.cpu_usage));
+  BOOST_OUTCOME_TRY(read_required(*o, "memoryUsage", out.memory_usage));
+  BOOST_OUTCOME_TRY(read_required(*o, "activeSessions", out.active_sessions));
+  BOOST_OUTCOME_TRY(read_required(*o, "responseTime", out.response_time));
+  BOOST_OUTCOME_TRY(read_required(*o, "lastHeartbeat", out.last_heartbeat));
+  BOOST_OUTCOME_TRY(read_required(*o, "uptime", out.uptime));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, node_capabilities& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "canSpawnSessions", out.can_spawn_sessions));
+  BOOST_OUTCOME_TRY(read_required(*o, "maxConcurrentSessions", out.max_concurrent_sessions));
+  BOOST_OUTCOME_TRY(read_required(*o, "supportedSessionTypes", out.supported_session_types));
+  BOOST_OUTCOME_TRY(read_required(*o, "hasGPUAccess", out.has_gpu_access));
+  BOOST_OUTCOME_TRY(read_required(*o, "hasHighMemory", out.has_high_memory));
+  BOOST_OUTCOME_TRY(read_optional(*o, "customCapabilities", out.custom_capabilities));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, task& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "id", out.id));
+  BOOST_OUTCOME_TRY(read_required(*o, "type", out.type));
+  BOOST_OUTCOME_TRY(read_required(*o, "description", out.description));
+  BOOST_OUTCOME_TRY(read_required(*o, "priority", out.priority));
+  BOOST_OUTCOME_TRY(read_optional(*o, "assignedTo", out.assigned_to));
+  BOOST_OUTCOME_TRY(read_required(*o, "status", out.status));
+  BOOST_OUTCOME_TRY(read_required(*o, "createdAt", out.created_at));
+  BOOST_OUTCOME_TRY(read_required(*o, "updatedAt", out.updated_at));
+  BOOST_OUTCOME_TRY(read_optional(*o, "metadata", out.metadata));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, memory_entry& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "id", out.id));
+  BOOST_OUTCOME_TRY(read_required(*o, "content", out.content));
+  BOOST_OUTCOME_TRY(read_required(*o, "timestamp", out.time));
+  BOOST_OUTCOME_TRY(read_required(*o, "type", out.type));
+  BOOST_OUTCOME_TRY(read_optional(*o, "metadata", out.metadata));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, memory_context& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "scratchpad", out.scratchpad));
+  BOOST_OUTCOME_TRY(read_required(*o, "episodic", out.episodic));
+  BOOST_OUTCOME_TRY(read_required(*o, "semantic", out.semantic));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, session_metrics& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "tokensUsed", out.tokens_used));
+  BOOST_OUTCOME_TRY(read_required(*o, "duration", out.duration));
+  BOOST_OUTCOME_TRY(read_required(*o, "tasksCompleted", out.tasks_completed));
+  BOOST_OUTCOME_TRY(read_required(*o, "errorsEncountered", out.errors_encountered));
+  BOOST_OUTCOME_TRY(read_required(*o, "averageResponseTime", out.average_response_time));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, session& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "id", out.id));
+  BOOST_OUTCOME_TRY(read_required(*o, "orchestratorId", out.orchestrator_id));
+  BOOST_OUTCOME_TRY(read_required(*o, "task", out.task));
+  BOOST_OUTCOME_TRY(read_required(*o, "type", out.type));
+  BOOST_OUTCOME_TRY(read_required(*o, "status", out.status));
+  BOOST_OUTCOME_TRY(read_required(*o, "startedAt", out.started_at));
+  BOOST_OUTCOME_TRY(read_optional(*o, "endedAt", out.ended_at));
+  BOOST_OUTCOME_TRY(read_required(*o, "memoryContext", out.memory));
+  BOOST_OUTCOME_TRY(read_required(*o, "metrics", out.metrics));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, session_spawn_request& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "orchestratorId", out.orchestrator_id));
+  BOOST_OUTCOME_TRY(read_required(*o, "task", out.task));
+  BOOST_OUTCOME_TRY(read_required(*o, "sessionType", out.type));
+  BOOST_OUTCOME_TRY(read_optional(*o, "memoryProfile", out.memory_profile));
+  BOOST_OUTCOME_TRY(read_optional(*o, "priority", out.priority));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, serialization_metadata& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "serializedAt", out.serialized_at));
+  BOOST_OUTCOME_TRY(read_required(*o, "nodeId", out.node_id));
+  BOOST_OUTCOME_TRY(read_required(*o, "version", out.version));
+  return outcome::success();
+}
+
+result<void> read(const json_value& v, serialized_session& out) {
+  BOOST_OUTCOME_TRY(auto o, as_object(v));
+  BOOST_OUTCOME_TRY(read_required(*o, "session", out.session));
+  BOOST_OUTCOME_TRY(read_required(*o, "memorySnapshot", out.memory_snapshot));
+  BOOST_OUTCOME_TRY(read_required(*o, "metadata", out.metadata));
+  return outcome::success();
+}
+
+}  // namespace detail
+
+// ===== Writers (value_from) ==============================================================
+
+namespace {
+
+using detail::json_object;
+using detail::put_timestamp;
+
+template <class T>
+void put(json_object& o, std::string_view key, const T& x) {
+  boost::json::value& slot = o[key];
+  tag_invoke(boost::json::value_from_tag(), slot, x);
+}
+
+void put_number(json_object& o, std::string_view key, double d) { o.emplace(key, number_to_json(d)); }
+
+void put_copy(json_object& o, std::string_view key, const json_object& x) {
+  o.emplace(key, boost::json::value(x, o.storage()));
+}
+
+template <class T>
+void put_array(json_object& o, std::string_view key, const std::vector<T>& xs) {
+  boost::json::array& a = o[key].emplace_array();
+  a.reserve(xs.size());
+  for (const auto& x : xs) {
+    a.emplace_back(nullptr);
+    tag_invoke(boost::json::value_from_tag(), a.back(), x);
+  }
+}
+
+}  // namespace
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const node_health& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(7);
+  o.emplace("status", to_string(x.status));
+  put_number(o, "cpuUsage", x.cpu_usage);
+  put_number(o, "memoryUsage", x.memory_usage);
+  o.emplace("activeSessions", x.active_sessions);
+  put_number(o, "responseTime", x.response_time);
+  put_timestamp(o, "lastHeartbeat", x.last_heartbeat);
+  put_number(o, "uptime", x.uptime);
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const node_capabilities& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(6);
+  o.emplace("canSpawnSessions", x.can_spawn_sessions);
+  o.emplace("maxConcurrentSessions", x.max_concurrent_sessions);
+  boost::json::array& types = o["supportedSessionTypes"].emplace_array();
+  types.reserve(x.supported_session_types.size());
+  for (auto t : x.supported_session_types) types.emplace_back(to_string(t));
+  o.emplace("hasGPUAccess", x.has_gpu_access);
+  o.emplace("hasHighMemory", x.has_high_memory);
+  if (x.custom_capabilities) {
+    json_object& custom = o["customCapabilities"].emplace_object();
+    custom.reserve(x.custom_capabilities->size());
+    for (const auto& [name, value] : *x.custom_capabilities) custom.emplace(name, value);
+  }
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const task& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(9);
+  o.emplace("id", x.id);
+  o.emplace("type", to_string(x.type));
+  o.emplace("description", x.description);
+  o.emplace("priority", to_string(x.priority));
+  if (x.assigned_to) o.emplace("assignedTo", *x.assigned_to);
+  o.emplace("status", to_string(x.status));
+  put_timestamp(o, "createdAt", x.created_at);
+  put_timestamp(o, "updatedAt", x.updated_at);
+  if (x.metadata) put_copy(o, "metadata", *x.metadata);
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const memory_entry& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(5);
+  o.emplace("id", x.id);
+  o.emplace("content", x.content);
+  put_timestamp(o, "timestamp", x.time);
+  o.emplace("type", to_string(x.type));
+  if (x.metadata) put_copy(o, "metadata", *x.metadata);
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const memory_context& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(3);
+  put_copy(o, "scratchpad", x.scratchpad);
+  put_array(o, "episodic", x.episodic);
+  put_array(o, "semantic", x.semantic);
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const session_metrics& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(5);
+  put_number(o, "tokensUsed", x.tokens_used);
+  put_number(o, "duration", x.duration);
+  put_number(o, "tasksCompleted", x.tasks_completed);
+  put_number(o, "errorsEncountered", x.errors_encountered);
+  put_number(o, "averageResponseTime", x.average_response_time);
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const session& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(9);
+  o.emplace("id", x.id);
+  o.emplace("orchestratorId", x.orchestrator_id);
+  put(o, "task", x.task);
+  o.emplace("type", to_string(x.type));
+  o.emplace("status", to_string(x.status));
+  put_timestamp(o, "startedAt", x.started_at);
+  if (x.ended_at) put_timestamp(o, "endedAt", *x.ended_at);
+  put(o, "memoryContext", x.memory);
+  put(o, "metrics", x.metrics);
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const session_spawn_request& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(5);
+  o.emplace("orchestratorId", x.orchestrator_id);
+  put(o, "task", x.task);
+  o.emplace("sessionType", to_string(x.type));
+  if (x.memory_profile) o.emplace("memoryProfile", *x.memory_profile);
+  if (x.priority) o.emplace("priority", to_string(*x.priority));
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const serialization_metadata& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(3);
+  put_timestamp(o, "serializedAt", x.serialized_at);
+  o.emplace("nodeId", x.node_id);
+  o.emplace("version", x.version);
+}
+
+void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const serialized_session& x) {
+  json_object& o = out.emplace_object();
+  o.reserve(3);
+  put(o, "session", x.session);
+  put_copy(o, "memorySnapshot", x.memory_snapshot);
+  put(o, "metadata", x.metadata);
+}
+
+// ===== Readers (from_json, try_value_to) =================================================
+
+template <class T>
+result<T> from_json(const boost::json::value& v) {
+  T out;
+  auto r = detail::read(v, out);
+  if (!r) return detail::finish_path(std::move(r).error());
+  return out;
+}
+
+#define NEOLITH_JSON_DEFINE(T)                                                                \
+  template result<T> from_json<T>(const boost::json::value& v);                              \
+  boost::system::result<T> tag_invoke(boost::json::try_value_to_tag<T>, const boost::json::value& v) { \
+    auto r = from_json<T>(v);                                                                 \
+    if (!r) return r.error().code;                                                            \
+    return std::move(r).value();                                                              \
+  }
+
+NEOLITH_JSON_DEFINE(node_health)
+NEOLITH_JSON_DEFINE(node_capabilities)
+NEOLITH_JSON_DEFINE(task)
+NEOLITH_JSON_DEFINE(memory_entry)
+NEOLITH_JSON_DEFINE(memory_context)
+NEOLITH_JSON_DEFINE(session_metrics)
+NEOLITH_JSON_DEFINE(session)
+NEOLITH_JSON_DEFINE(session_spawn_request)
+NEOLITH_JSON_DEFINE(serialization_metadata)
+NEOLITH_JSON_DEFINE(serialized_session)
+
+#undef NEOLITH_JSON_DEFINE
+
+}  // namespace neolith

@@ -1,0 +1,341 @@
+// The protocol codec (protocol.hpp): message names, encode, and the strict, reusable decoder.
+#include <neolith/detail/json_read.hpp>
+#include <neolith/json.hpp>
+#include <neolith/protocol.hpp>
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
+#include <boost/json/serializer.hpp>
+#include <boost/json/value_from.hpp>
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace neolith {
+namespace {
+
+using detail::json_object;
+using detail::json_value;
+using detail::read_optional;
+using detail::read_required;
+
+constexpr std::array<std::string_view, std::variant_size_v<message>> message_type_names{
+    "spawn_session",   "get_session",       "terminate_session", "restore_session",
+    "get_health",      "get_sessions",      "get_node_info",     "heartbeat",
+    "session_spawned", "session_state",     "session_terminated", "session_restored",
+    "health_response", "sessions_response", "heartbeat_ack",     "node_info",
+    "session_updated", "error"};
+
+// ----- Writing the fields of each message (between `type` and `requestId`) -------------
+
+template <class T>
+void put(json_object& o, std::string_view key, const T& x) {
+  json_value& slot = o[key];
+  tag_invoke(boost::json::value_from_tag(), slot, x);
+}
+
+void write_fields(json_object& o, const msg::spawn_session& m) { put(o, "request", m.request); }
+void write_fields(json_object& o, const msg::get_session& m) { o.emplace("sessionId", m.session_id); }
+void write_fields(json_object& o, const msg::terminate_session& m) { o.emplace("sessionId", m.session_id); }
+void write_fields(json_object& o, const msg::restore_session& m) { put(o, "serializedSession", m.serialized); }
+void write_fields(json_object&, const msg::get_health&) {}
+void write_fields(json_object&, const msg::get_sessions&) {}
+void write_fields(json_object&, const msg::get_node_info&) {}
+void write_fields(json_object& o, const msg::heartbeat& m) {
+  if (m.time) detail::put_timestamp(o, "timestamp", *m.time);
+  if (m.health) put(o, "health", *m.health);
+}
+void write_fields(json_object& o, const msg::session_spawned& m) {
+  o.emplace("sessionId", m.session_id);
+  put(o, "session", m.session);
+}
+void write_fields(json_object& o, const msg::session_state& m) {
+  o.emplace("sessionId", m.session_id);
+  if (m.session) {
+    put(o, "session", *m.session);
+  } else {
+    o.emplace("session", nullptr);  // the one `null` of the protocol
+  }
+}
+void write_fields(json_object& o, const msg::session_terminated& m) {
+  o.emplace("sessionId", m.session_id);
+  o.emplace("success", m.success);
+}
+void write_fields(json_object& o, const msg::session_restored& m) {
+  o.emplace("sessionId", m.session_id);
+  o.emplace("success", m.success);
+}
+void write_fields(json_object& o, const msg::health_response& m) { put(o, "health", m.health); }
+void write_fields(json_object& o, const msg::sessions_response& m) {
+  boost::json::array& a = o["sessions"].emplace_array();
+  a.reserve(m.sessions.size());
+  for (const auto& s : m.sessions) {
+    a.emplace_back(nullptr);
+    tag_invoke(boost::json::value_from_tag(), a.back(), s);
+  }
+}
+void write_fields(json_object& o, const msg::heartbeat_ack& m) { o.emplace("timestamp", m.time); }
+void write_fields(json_object& o, const msg::node_info& m) {
+  o.emplace("nodeId", m.node_id);
+  o.emplace("version", m.version);
+  o.emplace("protocolVersion", m.protocol);
+  put(o, "capabilities", m.capabilities);
+}
+void write_fields(json_object& o, const msg::session_updated& m) {
+  o.emplace("sessionId", m.session_id);
+  put(o, "session", m.session);
+}
+void write_fields(json_object& o, const msg::error& m) {
+  o.emplace("error", m.text);
+  if (m.request_type) o.emplace("requestType", *m.request_type);
+  o.emplace("code", m.code);
+}
+
+void build(const message& m, json_object& o) {
+  o.reserve(6);
+  o.emplace("type", to_string(type_of(m)));
+  std::visit([&o](const auto& x) { write_fields(o, x); }, m);
+  if (const auto& id = request_id_of(m)) o.emplace("requestId", *id);
+}
+
+// ----- Reading the fields of each message -------------------------------------------------
+
+result<void> read_fields(const json_object& o, msg::spawn_session& m) { return read_required(o, "request", m.request); }
+result<void> read_fields(const json_object& o, msg::get_session& m) { return read_required(o, "sessionId", m.session_id); }
+result<void> read_fields(const json_object& o, msg::terminate_session& m) { return read_required(o, "sessionId", m.session_id); }
+result<void> read_fields(const json_object& o, msg::restore_session& m) {
+  return read_required(o, "serializedSession", m.serialized);
+}
+result<void> read_fields(const json_object&, msg::get_health&) { return outcome::success(); }
+result<void> read_fields(const json_object&, msg::get_sessions&) { return outcome::success(); }
+result<void> read_fields(const json_object&, msg::get_node_info&) { return outcome::success(); }
+result<void> read_fields(const json_object& o, msg::heartbeat& m) {
+  // The TypeScript client sends `new Date()` (an ISO string); a number of ms is read too.
+  if (const json_value* t = detail::find_field(o, "timestamp")) {
+    timestamp value{};
+    auto r = detail::read_date_or_millis(*t, value);
+    if (!r) return detail::with_path(std::move(r).error(), "timestamp");
+    m.time = value;
+  }
+  return read_optional(o, "health", m.health);
+}
+result<void> read_fields(const json_object& o, msg::session_spawned& m) {
+  BOOST_OUTCOME_TRY(read_required(o, "sessionId", m.session_id));
+  return read_required(o, "session", m.session);
+}
+result<void> read_fields(const json_object& o, msg::session_state& m) {
+  BOOST_OUTCOME_TRY(read_required(o, "sessionId", m.session_id));
+  return read_optional(o, "session", m.session);  // null: unknown session
+}
+result<void> read_fields(const json_object& o, msg::session_terminated& m) {
+  BOOST_OUTCOME_TRY(read_required(o, "sessionId", m.session_id));
+  return read_required(o, "success", m.success);
+}
+result<void> read_fields(const json_object& o, msg::session_restored& m) {
+  BOOST_OUTCOME_TRY(read_required(o, "sessionId", m.session_id));
+  return read_required(o, "success", m.success);
+}
+result<void> read_fields(const json_object& o, msg::health_response& m) { return read_required(o, "health", m.health); }
+result<void> read_fields(const json_object& o, msg::sessions_response& m) { return read_required(o, "sessions", m.sessions); }
+result<void> read_fields(const json_object& o, msg::heartbeat_ack& m) { return read_required(o, "timestamp", m.time); }
+result<void> read_fields(const json_object& o, msg::node_info& m) {
+  BOOST_OUTCOME_TRY(read_required(o, "nodeId", m.node_id));
+  BOOST_OUTCOME_TRY(read_required(o, "version", m.version));
+  BOOST_OUTCOME_TRY(read_required(o, "protocolVersion", m.protocol));
+  return read_required(o, "capabilities", m.capabilities);
+}
+result<void> read_fields(const json_object& o, msg::session_updated& m) {
+  BOOST_OUTCOME_TRY(read_required(o, "sessionId", m.session_id));
+  return read_required(o, "session", m.session);
+}
+result<void> read_fields(const json_object& o, msg::error& m) {
+  BOOST_OUTCOME_TRY(read_required(o, "error", m.text));
+  BOOST_OUTCOME_TRY(read_optional(o, "requestType", m.request_type));
+  return read_required(o, "code", m.code);
+}
+
+template <std::size_t I>
+result<message> decode_as(const json_object& o) {
+  message m(std::in_place_index<I>);
+  BOOST_OUTCOME_TRY(read_fields(o, std::get<I>(m)));
+  return m;
+}
+
+using decode_fn = result<message> (*)(const json_object&);
+
+template <std::size_t... I>
+constexpr std::array<decode_fn, sizeof...(I)> make_decoders(std::index_sequence<I...>) {
+  return {&decode_as<I>...};
+}
+
+constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_size_v<message>>());
+
+error_info fail(error_info e) { return detail::finish_path(std::move(e)); }
+
+}  // namespace
+
+// ===== Names and envelope ================================================================
+
+std::string_view to_string(message_type t) noexcept {
+  const auto i = static_cast<std::size_t>(t);
+  return i < message_type_names.size() ? message_type_names[i] : std::string_view("unknown");
+}
+
+std::optional<message_type> parse_message_type(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < message_type_names.size(); ++i) {
+    if (message_type_names[i] == s) return static_cast<message_type>(i);
+  }
+  return std::nullopt;
+}
+
+const std::optional<std::string>& request_id_of(const message& m) noexcept {
+  return std::visit([](const auto& x) -> const std::optional<std::string>& { return x.request_id; }, m);
+}
+
+void set_request_id(message& m, std::optional<std::string> id) {
+  std::visit([&id](auto& x) { x.request_id = std::move(id); }, m);
+}
+
+// ===== Encoding ==========================================================================
+
+boost::json::object to_json(const message& m) {
+  boost::json::object o;
+  build(m, o);
+  return o;
+}
+
+void encode(const message& m, std::string& out) {
+  // Build the tree in a stack arena (larger messages spill to the heap), then serialize.
+  alignas(std::max_align_t) unsigned char arena[4096];
+  boost::json::monotonic_resource mr(arena, sizeof arena);
+  json_object o{boost::json::storage_ptr(&mr)};
+  build(m, o);
+  boost::json::serializer sr;
+  sr.reset(&o);
+  std::size_t chunk = 1024;
+  while (!sr.done()) {
+    const std::size_t old = out.size();
+    out.resize(old + chunk);
+    const auto written = sr.read(out.data() + old, chunk);
+    out.resize(old + written.size());
+    chunk = std::min<std::size_t>(chunk * 2, 1 << 20);
+  }
+}
+
+std::string encode(const message& m) {
+  std::string out;
+  encode(m, out);
+  return out;
+}
+
+// ===== Decoding ==========================================================================
+
+struct decoder::impl {
+  static constexpr std::size_t arena_size = 32 * 1024;
+  static constexpr std::size_t stack_size = 4 * 1024;
+
+  // The parsed tree lives in `arena` (spilling to the heap for large messages) and is
+  // discarded after each message; the parser's temporary stack lives in `stack`.
+  alignas(std::max_align_t) unsigned char arena[arena_size];
+  alignas(std::max_align_t) unsigned char stack[stack_size];
+  boost::json::monotonic_resource resource{arena, arena_size};
+  boost::json::parser parser;
+
+  explicit impl(const decode_options& o)
+      : parser(boost::json::storage_ptr(), parse_options_of(o), stack, stack_size) {}
+
+  static boost::json::parse_options parse_options_of(const decode_options& o) {
+    boost::json::parse_options p;
+    p.max_depth = o.max_depth;
+    return p;
+  }
+};
+
+decoder::decoder(decode_options opts) : impl_(std::make_unique<impl>(opts)), opts_(opts) {}
+decoder::~decoder() = default;
+decoder::decoder(decoder&&) noexcept = default;
+decoder& decoder::operator=(decoder&&) noexcept = default;
+
+result<message> decoder::decode(std::string_view text) {
+  request_id_.reset();
+  request_type_.reset();
+  if (text.size() > opts_.max_message_bytes) {
+    return error_info(error::message_too_large, "the message has " + std::to_string(text.size()) +
+                                                    " bytes, more than the maximum of " +
+                                                    std::to_string(opts_.max_message_bytes));
+  }
+  if (!impl_) impl_ = std::make_unique<impl>(opts_);  // a moved-from decoder is usable again
+
+  // Release the arena once the tree below is gone (declared first, destroyed last).
+  struct arena_release {
+    impl& i;
+    ~arena_release() {
+      i.parser.reset();
+      i.resource.release();
+    }
+  } release_guard{*impl_};
+
+  boost::system::error_code ec;
+  impl_->parser.reset(boost::json::storage_ptr(&impl_->resource));
+  const std::size_t consumed = impl_->parser.write(text.data(), text.size(), ec);
+  if (ec) {
+    if (ec == boost::json::error::too_deep) {
+      return error_info(error::nesting_too_deep,
+                        "the JSON is nested deeper than " + std::to_string(opts_.max_depth) + " levels");
+    }
+    return error_info(error::invalid_json,
+                      "invalid JSON at byte " + std::to_string(consumed) + ": " + ec.message());
+  }
+  const json_value jv = impl_->parser.release();
+
+  const json_object* o = jv.if_object();
+  if (o == nullptr) {
+    return error_info(error::not_an_object,
+                      "the message must be a JSON object, got " + std::string(detail::json_kind(jv)));
+  }
+
+  // The envelope: requestId and type are kept even when the rest is invalid.
+  std::optional<error_info> id_error;
+  if (const json_value* id = detail::find_field(*o, "requestId")) {
+    if (const boost::json::string* s = id->if_string()) {
+      request_id_.emplace(s->data(), s->size());
+    } else {
+      id_error = detail::with_path(detail::type_error("a string", *id), "requestId");
+    }
+  }
+  const json_value* type = detail::find_field(*o, "type");
+  if (type == nullptr) return error_info(error::missing_field, "type: required field is missing");
+  const boost::json::string* type_name = type->if_string();
+  if (type_name == nullptr) return fail(detail::with_path(detail::type_error("a string", *type), "type"));
+  request_type_.emplace(type_name->data(), type_name->size());
+  const auto mt = parse_message_type(*type_name);
+  if (!mt) return error_info(error::unknown_type, "type: unknown message type " + detail::quoted(*type_name));
+  if (id_error) return fail(std::move(*id_error));
+
+  auto r = decoders[static_cast<std::size_t>(*mt)](*o);
+  if (!r) return fail(std::move(r).error());
+  set_request_id(r.value(), request_id_);
+  return r;
+}
+
+result<message> decode(std::string_view text) {
+  decoder d;
+  return d.decode(text);
+}
+
+msg::error make_error_answer(const error_info& e, const decoder& d) {
+  msg::error answer;
+  answer.request_id = d.request_id();
+  answer.text = e.what();
+  answer.request_type = d.request_type();
+  if (e.code.category() == error_category()) {
+    answer.code = std::string(wire_code(static_cast<error>(e.code.value())));
+  } else {
+    answer.code = "internal";
+  }
+  return answer;
+}
+
+}  // namespace neolith

@@ -1,0 +1,253 @@
+// Dates as JavaScript writes them (Date.prototype.toISOString) and ISO-8601 parsing.
+//
+// The calendar arithmetic uses std::chrono's calendar types. Their `year` only spans
+// -32767..32767, while JavaScript dates span +-275760 years, so dates are computed through the
+// 400-year Gregorian cycle (146097 days): the year is reduced into 2000..2399, converted with
+// year_month_day/sys_days, and the whole cycles are added back.
+#include <neolith/detail/json_read.hpp>
+#include <neolith/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace neolith {
+namespace {
+
+constexpr std::int64_t ms_per_day = 86'400'000;
+constexpr std::int64_t days_per_cycle = 146'097;  // days in 400 Gregorian years
+constexpr std::int64_t max_js_ms = 8'640'000'000'000'000;  // JavaScript's Date range: +-1e8 days
+
+constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+// The year 2000 + (y mod 400), which has the same calendar as y, and the cycles in between.
+struct reduced_year {
+  std::chrono::year year;
+  std::int64_t cycles;  // y = year + 400 * cycles
+};
+
+constexpr reduced_year reduce(std::int64_t y) noexcept {
+  const std::int64_t q = floor_div(y, 400);
+  const auto r = static_cast<int>(y - q * 400);
+  return {std::chrono::year{2000 + r}, q - 5};
+}
+
+bool valid_date(std::int64_t y, unsigned m, unsigned d) noexcept {
+  const auto ry = reduce(y);
+  return (ry.year / std::chrono::month{m} / std::chrono::day{d}).ok();
+}
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  const auto ry = reduce(y);
+  const std::chrono::sys_days sd{ry.year / std::chrono::month{m} / std::chrono::day{d}};
+  return sd.time_since_epoch().count() + ry.cycles * days_per_cycle;
+}
+
+struct civil {
+  std::int64_t year;
+  unsigned month;
+  unsigned day;
+};
+
+civil civil_from_days(std::int64_t days) noexcept {
+  const std::int64_t q = floor_div(days, days_per_cycle);
+  const std::int64_t rem = days - q * days_per_cycle;  // 0 .. 146096: 1970-01-01 .. 2369-12-31
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{rem}}};
+  return {static_cast<int>(ymd.year()) + 400 * q, static_cast<unsigned>(ymd.month()),
+          static_cast<unsigned>(ymd.day())};
+}
+
+// Writes `v` with at least `width` digits; returns the end.
+char* put_digits(char* p, std::uint64_t v, int width) noexcept {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n < width) tmp[n++] = '0';
+  while (n > 0) *p++ = tmp[--n];
+  return p;
+}
+
+// A small cursor over the text being parsed.
+struct cursor {
+  std::string_view s;
+  std::size_t i = 0;
+
+  bool done() const noexcept { return i == s.size(); }
+  char peek() const noexcept { return i < s.size() ? s[i] : '\0'; }
+  bool eat(char c) noexcept {
+    if (peek() != c) return false;
+    ++i;
+    return true;
+  }
+  static bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+  // Exactly n digits.
+  bool digits(int n, std::int64_t& out) noexcept {
+    if (s.size() - i < static_cast<std::size_t>(n)) return false;
+    std::int64_t v = 0;
+    for (int k = 0; k < n; ++k) {
+      const char c = s[i + static_cast<std::size_t>(k)];
+      if (!is_digit(c)) return false;
+      v = v * 10 + (c - '0');
+    }
+    i += static_cast<std::size_t>(n);
+    out = v;
+    return true;
+  }
+};
+
+// Parses `text` into milliseconds since the epoch; false when it is not a valid date.
+bool parse_millis(std::string_view text, std::int64_t& out) noexcept {
+  cursor c{text};
+  std::int64_t year = 0;
+  if (c.peek() == '+' || c.peek() == '-') {
+    const bool negative = c.peek() == '-';
+    ++c.i;
+    if (!c.digits(6, year)) return false;
+    if (negative) {
+      if (year == 0) return false;  // "-000000" is not allowed (ECMA-262)
+      year = -year;
+    }
+  } else if (!c.digits(4, year)) {
+    return false;
+  }
+  std::int64_t month = 0, day = 0;
+  if (!c.eat('-') || !c.digits(2, month) || !c.eat('-') || !c.digits(2, day)) return false;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+  if (!valid_date(year, static_cast<unsigned>(month), static_cast<unsigned>(day))) return false;
+
+  std::int64_t hour = 0, minute = 0, second = 0, millis = 0, offset_minutes = 0;
+  if (!c.done()) {
+    if (!(c.eat('T') || c.eat('t') || c.eat(' '))) return false;
+    if (!c.digits(2, hour) || !c.eat(':') || !c.digits(2, minute)) return false;
+    bool fraction_zero = true;
+    if (c.eat(':')) {
+      if (!c.digits(2, second)) return false;
+      if (c.peek() == '.' || c.peek() == ',') {
+        ++c.i;
+        int n = 0;
+        while (cursor::is_digit(c.peek())) {
+          const int d = c.peek() - '0';
+          if (n < 3) millis = millis * 10 + d;
+          if (d != 0) fraction_zero = false;
+          ++n;
+          ++c.i;
+        }
+        if (n == 0) return false;
+        for (int k = n; k < 3; ++k) millis *= 10;
+      }
+    }
+    // The zone is required after a time (a time without one would be local time).
+    if (c.eat('Z') || c.eat('z')) {
+      // UTC
+    } else if (c.peek() == '+' || c.peek() == '-') {
+      const std::int64_t sign = c.peek() == '-' ? -1 : 1;
+      ++c.i;
+      std::int64_t oh = 0, om = 0;
+      if (!c.digits(2, oh)) return false;
+      if (c.eat(':')) {
+        if (!c.digits(2, om)) return false;
+      } else if (!c.done()) {
+        if (!c.digits(2, om)) return false;
+      }
+      if (oh > 23 || om > 59) return false;
+      offset_minutes = sign * (oh * 60 + om);
+    } else {
+      return false;
+    }
+    if (!c.done()) return false;
+    if (minute > 59 || second > 59) return false;
+    if (hour > 24 || (hour == 24 && (minute != 0 || second != 0 || !fraction_zero))) return false;
+  }
+  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t ms = days * ms_per_day + hour * 3'600'000 + minute * 60'000 + second * 1000 +
+                          millis - offset_minutes * 60'000;
+  if (ms > max_js_ms || ms < -max_js_ms) return false;
+  out = ms;
+  return true;
+}
+
+}  // namespace
+
+namespace detail {
+
+std::size_t format_timestamp_to(char* buf, timestamp t) noexcept {
+  const std::int64_t ms = t.time_since_epoch().count();
+  const std::int64_t days = floor_div(ms, ms_per_day);
+  const std::int64_t in_day = ms - days * ms_per_day;
+  const civil d = civil_from_days(days);
+  char* p = buf;
+  if (d.year >= 0 && d.year <= 9999) {
+    p = put_digits(p, static_cast<std::uint64_t>(d.year), 4);
+  } else {
+    *p++ = d.year < 0 ? '-' : '+';
+    const std::uint64_t magnitude = d.year < 0 ? 0 - static_cast<std::uint64_t>(d.year) : static_cast<std::uint64_t>(d.year);
+    p = put_digits(p, magnitude, 6);
+  }
+  *p++ = '-';
+  p = put_digits(p, d.month, 2);
+  *p++ = '-';
+  p = put_digits(p, d.day, 2);
+  *p++ = 'T';
+  p = put_digits(p, static_cast<std::uint64_t>(in_day / 3'600'000), 2);
+  *p++ = ':';
+  p = put_digits(p, static_cast<std::uint64_t>(in_day / 60'000 % 60), 2);
+  *p++ = ':';
+  p = put_digits(p, static_cast<std::uint64_t>(in_day / 1000 % 60), 2);
+  *p++ = '.';
+  p = put_digits(p, static_cast<std::uint64_t>(in_day % 1000), 3);
+  *p++ = 'Z';
+  return static_cast<std::size_t>(p - buf);
+}
+
+result<void> read(const json_value& v, timestamp& out) {
+  const boost::json::string* s = v.if_string();
+  if (s == nullptr) return type_error("an ISO-8601 date string", v);
+  std::int64_t ms = 0;
+  if (!parse_millis(*s, ms)) return leaf_error(error::invalid_date, quoted(*s) + " is not a valid ISO-8601 date");
+  out = timestamp{std::chrono::milliseconds{ms}};
+  return outcome::success();
+}
+
+result<void> read_date_or_millis(const json_value& v, timestamp& out) {
+  if (v.is_string()) return read(v, out);
+  if (!v.is_number()) return type_error("a date (ISO-8601 string or milliseconds)", v);
+  std::int64_t ms = 0;
+  auto r = read(v, ms);
+  if (!r) return r;
+  if (ms > max_js_ms || ms < -max_js_ms) {
+    return leaf_error(error::number_out_of_range, "a date must be within +-8.64e15 ms of the epoch");
+  }
+  out = timestamp{std::chrono::milliseconds{ms}};
+  return outcome::success();
+}
+
+void put_timestamp(json_object& o, std::string_view key, timestamp t) {
+  char buf[timestamp_buffer_size];
+  const std::size_t n = format_timestamp_to(buf, t);
+  o.emplace(key, std::string_view(buf, n));
+}
+
+}  // namespace detail
+
+std::string format_timestamp(timestamp t) {
+  char buf[detail::timestamp_buffer_size];
+  return std::string(buf, detail::format_timestamp_to(buf, t));
+}
+
+result<timestamp> parse_timestamp(std::string_view text) {
+  std::int64_t ms = 0;
+  if (!parse_millis(text, ms)) {
+    return error_info(error::invalid_date, detail::quoted(text) + " is not a valid ISO-8601 date");
+  }
+  return timestamp{std::chrono::milliseconds{ms}};
+}
+
+}  // namespace neolith
