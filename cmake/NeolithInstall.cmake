@@ -7,9 +7,13 @@ install(TARGETS neolith
   EXPORT neolith-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# (The include directory is already in neolith's INSTALL_INTERFACE, see src/CMakeLists.txt.)
 install(TARGETS neolith_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(BUILD_SHARED_LIBS)
+  # The installed executable finds the installed libneolith.so next to it, wherever the prefix.
+  set_target_properties(neolith_cli PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
+endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/neolith" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(NEOLITH_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/neolith")

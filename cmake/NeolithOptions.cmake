@@ -1,8 +1,17 @@
 # Compiler settings shared by every target of the project: warnings, sanitizers, ccache.
 
+# ccache, when installed. The precompiled header needs ccache's "sloppiness" settings, or every
+# translation unit that uses it is uncacheable ("Could not use precompiled header"): ccache
+# cannot see the defines or time macros hidden in the PCH. The launcher passes them through
+# `env` so that a plain `cmake -B ...` build caches as well as scripts/test does.
 if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
   find_program(NEOLITH_CCACHE ccache)
-  if(NEOLITH_CCACHE)
+  find_program(NEOLITH_ENV env)
+  if(NEOLITH_CCACHE AND NEOLITH_ENV)
+    set(CMAKE_CXX_COMPILER_LAUNCHER "${NEOLITH_ENV}"
+        "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+        "${NEOLITH_CCACHE}")
+  elseif(NEOLITH_CCACHE)
     set(CMAKE_CXX_COMPILER_LAUNCHER "${NEOLITH_CCACHE}")
   endif()
 endif()
@@ -38,3 +47,7 @@ endif()
 set(NEOLITH_PUBLIC_DEFINITIONS
   BOOST_ASIO_SEPARATE_COMPILATION
   BOOST_BEAST_SEPARATE_COMPILATION)
+
+# Install directories (CMAKE_INSTALL_INCLUDEDIR, ...), needed before src/ uses them in
+# $<INSTALL_INTERFACE:...>.
+include(GNUInstallDirs)
