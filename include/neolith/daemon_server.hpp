@@ -1,0 +1,125 @@
+// The daemon node: a WebSocket server that implements protocol-v1.md and hosts sessions.
+//
+//   boost::asio::io_context ioc;
+//   neolith::daemon_server daemon(ioc, opts);
+//   auto ep = daemon.start();            // bound and accepting (ep.value().port())
+//   ... run ioc on as many threads as you like ...
+//   daemon.stop();                       // graceful: close 1001, end sessions
+//   co_await daemon.async_wait_stopped(); // or on_stopped(callback)
+//
+// Every public member is thread-safe.
+#ifndef NEOLITH_DAEMON_SERVER_HPP
+#define NEOLITH_DAEMON_SERVER_HPP
+
+#include <neolith/daemon_options.hpp>
+#include <neolith/error.hpp>
+#include <neolith/protocol.hpp>
+#include <neolith/types.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace neolith {
+
+/// Counters of a daemon since it started.
+struct daemon_stats {
+  std::size_t connections = 0;                ///< open WebSocket connections now
+  std::uint64_t connections_accepted = 0;     ///< upgraded connections in total
+  std::uint64_t http_refused = 0;             ///< non-upgrade (426) and unauthorized (401) requests
+  std::size_t live_sessions = 0;              ///< sessions not ended
+  std::size_t listed_sessions = 0;            ///< live + retained ended sessions
+  std::size_t active_runs = 0;                ///< runner resources held (e.g. unreaped children)
+  /// Requests executed, by message type (index: `message_type`); replays are not counted.
+  std::array<std::uint64_t, 18> requests{};
+  std::uint64_t spawns_executed = 0;          ///< spawn_session requests that created a session
+  std::uint64_t replays_served = 0;           ///< answers replayed from the idempotency window
+  std::uint64_t decode_errors = 0;            ///< text frames answered with invalid_json/... errors
+  std::uint64_t binary_frames = 0;            ///< binary frames refused
+  std::uint64_t heartbeats_sent = 0;          ///< daemon heartbeats pushed (all clients)
+  std::uint64_t heartbeat_timeouts = 0;       ///< clients closed for silence
+  std::uint64_t session_updates_sent = 0;     ///< session_updated pushes (all clients)
+  std::uint64_t responses_too_large = 0;      ///< answers replaced by response_too_large
+
+  std::uint64_t requests_of(message_type t) const noexcept {
+    return requests[static_cast<std::size_t>(t)];
+  }
+};
+
+/// The daemon node.
+class daemon_server {
+ public:
+  /// The server runs on `ioc` (on whatever threads run it). Nothing happens before `start()`.
+  daemon_server(boost::asio::io_context& ioc, daemon_options opts);
+  daemon_server(boost::asio::any_io_executor ex, daemon_options opts);
+  /// Aborts whatever is still running (as `abort()`).
+  ~daemon_server();
+
+  daemon_server(const daemon_server&) = delete;
+  daemon_server& operator=(const daemon_server&) = delete;
+
+  /// Validates the options, binds (SO_REUSEADDR), listens and begins accepting; starts the
+  /// heartbeat, health sampling and the session runner. Returns the bound endpoint.
+  /// Fails with invalid_argument (bad options) or the system error of bind/listen.
+  /// Call once.
+  result<boost::asio::ip::tcp::endpoint> start();
+
+  /// The bound endpoint (default-constructed before `start()`).
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  /// The node id in use (options' node_id, or "<hostname>:<port>" once started).
+  std::string node_id() const;
+
+  /// Graceful stop, idempotent: stops accepting, closes every connection with code 1001
+  /// ("going away"; connections that do not answer the close are cut after close_timeout),
+  /// terminates every session (processes get SIGTERM, then SIGKILL after the grace period)
+  /// and completes asynchronously.
+  void stop();
+
+  /// Like a crash: closes every socket at once, without close frames, and kills every
+  /// session process at once. Idempotent; also after `stop()`.
+  void abort();
+
+  /// True once every coroutine, connection and child process of the server has ended after
+  /// `stop()` or `abort()`.
+  bool stopped() const;
+
+  /// Calls `f` (on the server's executor) once the server has fully stopped; at once if it
+  /// already has.
+  void on_stopped(std::function<void()> f);
+
+  /// Waits until the server has fully stopped (resumes on the awaiting coroutine's executor).
+  boost::asio::awaitable<void> async_wait_stopped();
+
+  // ----- Observability -------------------------------------------------------------------
+
+  /// The health the node reports now (as in get_health).
+  node_health health() const;
+  /// The capabilities the node announces (as in get_node_info).
+  node_capabilities capabilities() const;
+  /// Every listed session (live and recently ended), as get_sessions answers.
+  std::vector<session> sessions() const;
+  /// Live (not ended) sessions.
+  std::size_t live_sessions() const;
+  /// Counters.
+  daemon_stats stats() const;
+
+  const daemon_options& options() const noexcept;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace neolith
+
+#endif  // NEOLITH_DAEMON_SERVER_HPP

@@ -1,0 +1,103 @@
+// One client connection of the daemon: the HTTP upgrade (auth, 426/401), a reader coroutine
+// that decodes and answers requests through the daemon core, a single writer coroutine
+// draining the outbound queue, and a watchdog timer (handshake deadline, heartbeat timeout,
+// close deadline). Everything of a connection runs on its own strand.
+#ifndef NEOLITH_DETAIL_DAEMON_CONNECTION_HPP
+#define NEOLITH_DETAIL_DAEMON_CONNECTION_HPP
+
+#include <neolith/detail/daemon_server_impl.hpp>
+#include <neolith/protocol.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace neolith::detail {
+
+class daemon_connection : public std::enable_shared_from_this<daemon_connection> {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  daemon_connection(std::shared_ptr<daemon_server::impl> server, boost::asio::ip::tcp::socket socket);
+  ~daemon_connection();
+
+  /// Starts the connection's coroutines.
+  void start();
+
+  // Thread-safe: each posts to the connection's strand.
+  /// Queues a daemon push (heartbeat, session_updated) if the connection is upgraded.
+  void push(std::shared_ptr<const std::string> text);
+  /// Graceful close: pending answers first, then a close frame; cut after close_timeout.
+  void close(boost::beast::websocket::close_code code, std::string reason);
+  /// Closes the socket at once, without a close frame.
+  void abort();
+
+ private:
+  struct out_item {
+    std::string own;
+    std::shared_ptr<const std::string> shared;
+    bool is_close = false;
+    boost::beast::websocket::close_reason reason;
+    std::string_view text() const noexcept { return shared ? std::string_view(*shared) : std::string_view(own); }
+  };
+  struct delayed_answer {
+    clock::time_point due;
+    clock::time_point received;
+    std::string text;
+  };
+
+  boost::asio::awaitable<void> run(std::shared_ptr<daemon_connection> self);
+  boost::asio::awaitable<bool> upgrade();
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> write_loop(std::shared_ptr<daemon_connection> self);
+
+  void deliver(std::string answer, clock::time_point received);
+  void enqueue(out_item item);
+  void arm_delay();
+  void arm_watchdog(clock::time_point when);
+  void on_watchdog();
+  void begin_close(boost::beast::websocket::close_code code, std::string reason);
+  void hard_close();
+  void maybe_finish();
+
+  std::shared_ptr<daemon_server::impl> server_;
+  daemon_core& core_;
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+  boost::asio::steady_timer wake_;      ///< the writer waits on it for work
+  boost::asio::steady_timer gate_;      ///< the reader waits on it while the queue is full
+  boost::asio::steady_timer watchdog_;
+  std::unique_ptr<boost::asio::steady_timer> delay_timer_;  ///< only with response_delay
+  boost::beast::flat_buffer buffer_;
+  decoder decoder_;
+
+  std::deque<out_item> outq_;
+  std::size_t out_bytes_ = 0;
+  std::deque<delayed_answer> delayed_;
+  bool delay_armed_ = false;
+
+  clock::time_point last_activity_;
+  clock::time_point close_deadline_{};
+  bool upgraded_ = false;
+  bool closing_ = false;    ///< close frame queued: no more answers
+  bool hard_closed_ = false;
+  bool reader_done_ = false;
+  bool writer_done_ = false;
+  bool writer_started_ = false;
+  bool gate_waiting_ = false;
+  bool finished_ = false;
+  bool counted_ = false;    ///< counted in counters().connections
+  daemon_server::impl::live_guard guard_;
+};
+
+}  // namespace neolith::detail
+
+#endif  // NEOLITH_DETAIL_DAEMON_CONNECTION_HPP
