@@ -1,0 +1,214 @@
+// neolith::daemon_node: an orchestrator's handle on one remote daemon.
+//
+// Every operation is an `asio::awaitable<result<T>>`; it never throws (but std::bad_alloc) and
+// reports failures as `error_info` (an error_code of neolith's category plus text).
+//
+// Threads and executors. The node keeps its state on a strand of the executor it is given;
+// every member function may be called from any thread and any executor, and a caller's
+// coroutine resumes on the caller's own executor. Getters (`state()`, `cached_health()`...) are
+// synchronous and thread-safe.
+//
+// The connection. `connect()` starts a supervising coroutine that owns the connection: it
+// connects (with `connect_timeout`), runs one reader, one writer and one heartbeat coroutine on
+// the connection, and when the connection is lost (an I/O error, a frame above the size limit,
+// or nothing received for `heartbeat_timeout`) reconnects with exponential backoff
+// (`backoff_base` doubling up to `backoff_max`, optional jitter) up to `max_attempts`
+// attempts, after which the node is `failed`. `disconnect()` stops it and returns once no
+// timer or coroutine of the connection is left.
+//
+// The life of a request (states of detail/request_table.hpp):
+//   queued   The request waits to be written: the node is connecting or reconnecting (at most
+//            `queue_max` such requests; one more fails with `queue_full`), or the writer is
+//            busy. Requests go out in the order they were made.
+//   written  The frame went to the writer; the answer is routed back by its requestId.
+//   answered The answer came: the caller gets its value, or the daemon's error.
+//   abandoned The caller's deadline passed (`timeout`), the caller cancelled (`cancelled`),
+//            or the node failed, was disconnected or destroyed (`not_connected`,
+//            `shutting_down`): the caller is completed at once, the entry is freed, and an
+//            answer arriving later is counted (`statistics().unmatched_replies`) and dropped.
+// What a lost connection does: `queued` requests stay queued; `written` ones become `queued`
+// again, ahead of the others, and are re-sent with the same requestId once reconnected (the
+// daemon's idempotency window answers a request it already executed with its recorded answer,
+// so nothing runs twice), until their deadline. When the node becomes `failed`, every request
+// still waiting fails with `not_connected`. Requests made while `disconnected` or `failed`
+// fail at once with `not_connected`.
+//
+// Cancellation. Each operation honours Asio's per-operation cancellation (terminal, partial
+// and total): `co_await (node.get_session(id) || timer.async_wait(use_awaitable))`, parallel
+// groups and a bound cancellation_signal all work. A cancelled request completes with
+// `error::cancelled` at once and frees its slot; if it had been written, its answer is
+// dropped when it comes (a cancelled spawn may still have spawned on the daemon).
+#ifndef NEOLITH_DAEMON_NODE_HPP
+#define NEOLITH_DAEMON_NODE_HPP
+
+#include <neolith/error.hpp>
+#include <neolith/node_endpoint.hpp>
+#include <neolith/node_events.hpp>
+#include <neolith/node_options.hpp>
+#include <neolith/protocol.hpp>
+#include <neolith/types.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace neolith {
+
+namespace detail {
+class node_impl;
+struct subscription_state;
+}  // namespace detail
+
+/// Counters of a node since it was made (monotonic; thread-safe to read).
+struct node_statistics {
+  std::uint64_t requests = 0;            ///< requests accepted (not refused at once)
+  std::uint64_t frames_sent = 0;         ///< request frames written, re-sends included
+  std::uint64_t resent = 0;              ///< requests re-sent after a reconnect
+  std::uint64_t answered = 0;            ///< answers routed to a waiting caller
+  std::uint64_t timeouts = 0;            ///< requests ended by their deadline
+  std::uint64_t cancelled = 0;           ///< requests cancelled by their caller
+  std::uint64_t unmatched_replies = 0;   ///< answers nobody waited for (dropped)
+  std::uint64_t invalid_frames = 0;      ///< frames from the daemon that did not decode
+  std::uint64_t connections = 0;         ///< connections established
+  std::uint64_t connection_losses = 0;   ///< connections lost (not by disconnect())
+  std::uint64_t heartbeats_sent = 0;
+  std::uint64_t dropped_events = 0;      ///< events dropped from subscriptions that lagged
+};
+
+/// A stream of a node's events. Each subscription has its own bounded queue
+/// (`node_options::event_queue_capacity`): when its consumer lags, the oldest events are
+/// dropped and counted, never blocking the node. Move-only; destroying it unsubscribes.
+class event_subscription {
+ public:
+  event_subscription() = default;
+  ~event_subscription();
+  event_subscription(event_subscription&&) noexcept;
+  event_subscription& operator=(event_subscription&&) noexcept;
+
+  /// The next event; waits for one. Fails with `error::shutting_down` once the node is
+  /// destroyed and the queue is empty, `error::cancelled` when cancelled.
+  boost::asio::awaitable<result<node_event>> receive();
+
+  /// The next event if one is queued.
+  std::optional<node_event> try_receive();
+
+  /// Events dropped from this subscription because it lagged.
+  std::uint64_t dropped() const noexcept;
+
+  /// Stops receiving; a waiting `receive()` fails with `error::shutting_down`.
+  void close();
+
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+
+ private:
+  friend class daemon_node;
+  explicit event_subscription(std::shared_ptr<detail::subscription_state> s) noexcept : state_(std::move(s)) {}
+  std::shared_ptr<detail::subscription_state> state_;
+};
+
+class daemon_node {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  /// A per-call deadline; nullopt takes the option's default (30 s; 5 s for get_health).
+  using deadline = std::optional<std::chrono::milliseconds>;
+
+  /// A node for the daemon at `endpoint`. With `capabilities` unset, they are learned from the
+  /// daemon's `node_info` (fetched by the first `spawn_session` or `get_node_info`).
+  daemon_node(executor_type ex, std::string node_id, node_endpoint endpoint,
+              std::optional<node_capabilities> capabilities = std::nullopt, node_options options = {});
+
+  /// Stops the node: outstanding operations complete with `error::shutting_down`, the
+  /// connection closes in the background.
+  ~daemon_node();
+
+  daemon_node(const daemon_node&) = delete;
+  daemon_node& operator=(const daemon_node&) = delete;
+
+  // ----- Getters (thread-safe, synchronous) --------------------------------------------
+  const std::string& id() const noexcept;
+  const node_endpoint& endpoint() const noexcept;
+  const node_options& options() const noexcept;
+  /// A copy of the node's capabilities (default-constructed while unknown).
+  node_capabilities capabilities() const;
+  bool capabilities_known() const noexcept;
+  connection_state state() const noexcept;
+  /// The latest health known: from the last `get_health` answer or daemon heartbeat;
+  /// status `offline` while not connected.
+  node_health cached_health() const;
+  /// Connected, and the cached health is healthy or degraded.
+  bool is_healthy() const noexcept;
+  node_statistics statistics() const noexcept;
+  executor_type get_executor() const noexcept;
+
+  // ----- Connection --------------------------------------------------------------------
+  /// Starts the connection (if it is not running) and waits for the outcome of the next
+  /// connection attempt: success, or that attempt's error (the supervisor then goes on
+  /// reconnecting in the background, as the seed does). Connected already: succeeds at once.
+  boost::asio::awaitable<result<void>> connect();
+
+  /// Stops the supervisor and closes the connection; requests still waiting fail with
+  /// `not_connected`. Returns when nothing of the connection is left running.
+  boost::asio::awaitable<result<void>> disconnect();
+
+  // ----- Operations --------------------------------------------------------------------
+  /// Spawns a session. Refused locally, without touching the network, when the capabilities
+  /// say the node cannot spawn (`spawn_not_supported`) or does not run `request.type`
+  /// (`unsupported_session_type`).
+  boost::asio::awaitable<result<session>> spawn_session(session_spawn_request request, deadline d = {});
+  /// The session, or nullopt when the daemon does not know the id.
+  boost::asio::awaitable<result<std::optional<session>>> get_session(std::string session_id, deadline d = {});
+  /// True when a live session was ended, false when unknown or already ended.
+  boost::asio::awaitable<result<bool>> terminate_session(std::string session_id, deadline d = {});
+  /// True when the session was recreated, false when a live session with its id exists.
+  boost::asio::awaitable<result<bool>> restore_session(serialized_session serialized, deadline d = {});
+  /// The daemon's live and recently ended sessions.
+  boost::asio::awaitable<result<std::vector<session>>> get_sessions(deadline d = {});
+  /// The daemon's id, version and capabilities (also adopted as this node's capabilities
+  /// when they were not given at construction).
+  boost::asio::awaitable<result<msg::node_info>> get_node_info(deadline d = {});
+  /// The node's health, as the seed has it: status `offline` (and no request) when not
+  /// connected, `unhealthy` when the request fails or times out; only cancellation is an
+  /// error.
+  boost::asio::awaitable<result<node_health>> get_health(deadline d = {});
+
+  /// Sends any request message (its requestId is set by the node) and completes with the
+  /// answer: its response message, or the daemon's `error` as an error_info. Signature
+  /// `void(result<message>)`; works with any completion token.
+  template <class CompletionToken>
+  auto async_request(message request, std::chrono::milliseconds timeout, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(result<message>)>(
+        [this](auto handler, message req, std::chrono::milliseconds t) {
+          initiate_request(std::move(req), t,
+                           boost::asio::any_completion_handler<void(result<message>)>(std::move(handler)));
+        },
+        token, std::move(request), timeout);
+  }
+
+  // ----- Events ------------------------------------------------------------------------
+  /// A new subscription to the node's events (from now on).
+  event_subscription subscribe();
+
+  /// Registers a plain callback for every event; it runs on the node's strand and must not
+  /// block. Returns an id for `remove_listener`.
+  std::uint64_t add_listener(std::function<void(const node_event&)> callback);
+  void remove_listener(std::uint64_t id);
+
+ private:
+  void initiate_request(message req, std::chrono::milliseconds timeout,
+                        boost::asio::any_completion_handler<void(result<message>)> handler);
+
+  std::shared_ptr<detail::node_impl> impl_;
+};
+
+}  // namespace neolith
+
+#endif  // NEOLITH_DAEMON_NODE_HPP

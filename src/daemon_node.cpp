@@ -1,0 +1,251 @@
+// daemon_node's public operations: thin coroutines over the request path of node_impl.
+#include <neolith/daemon_node.hpp>
+
+#include "node_impl.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
+namespace neolith {
+
+namespace asio = boost::asio;
+using detail::node_impl;
+
+daemon_node::daemon_node(executor_type ex, std::string node_id, node_endpoint endpoint,
+                         std::optional<node_capabilities> capabilities, node_options options)
+    : impl_(std::make_shared<node_impl>(std::move(ex), std::move(node_id), std::move(endpoint),
+                                        std::move(capabilities), std::move(options))) {}
+
+daemon_node::~daemon_node() {
+  if (impl_) impl_->shutdown();
+}
+
+const std::string& daemon_node::id() const noexcept { return impl_->id; }
+const node_endpoint& daemon_node::endpoint() const noexcept { return impl_->endpoint; }
+const node_options& daemon_node::options() const noexcept { return impl_->options; }
+node_capabilities daemon_node::capabilities() const { return impl_->capabilities(); }
+bool daemon_node::capabilities_known() const noexcept { return impl_->capabilities_known(); }
+connection_state daemon_node::state() const noexcept { return impl_->state.load(std::memory_order_acquire); }
+node_health daemon_node::cached_health() const { return impl_->cached_health(); }
+node_statistics daemon_node::statistics() const noexcept { return impl_->statistics(); }
+daemon_node::executor_type daemon_node::get_executor() const noexcept { return impl_->strand.get_inner_executor(); }
+
+bool daemon_node::is_healthy() const noexcept {
+  if (state() != connection_state::connected) return false;
+  const auto s = impl_->cached_health().status;
+  return s == node_status::healthy || s == node_status::degraded;
+}
+
+void daemon_node::initiate_request(message req, std::chrono::milliseconds timeout,
+                                   asio::any_completion_handler<void(result<message>)> handler) {
+  impl_->request(std::move(req), timeout, std::move(handler));
+}
+
+// ----- Connection ----------------------------------------------------------------------
+
+asio::awaitable<result<void>> daemon_node::connect() {
+  auto impl = impl_;
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<void>)>(
+      [impl](auto handler) { impl->connect(detail::void_completion(std::move(handler))); }, asio::use_awaitable);
+}
+
+asio::awaitable<result<void>> daemon_node::disconnect() {
+  auto impl = impl_;
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<void>)>(
+      [impl](auto handler) { impl->disconnect(detail::void_completion(std::move(handler))); }, asio::use_awaitable);
+}
+
+// ----- Operations ----------------------------------------------------------------------
+
+namespace {
+
+template <class Answer>
+result<Answer> take(result<message>&& r) {
+  if (!r) return std::move(r).error();
+  if (auto* a = std::get_if<Answer>(&r.value())) return std::move(*a);
+  return error_info(error::unexpected_response, "unexpected answer type");
+}
+
+}  // namespace
+
+asio::awaitable<result<session>> daemon_node::spawn_session(session_spawn_request request, deadline d) {
+  if (!capabilities_known()) {
+    auto info = co_await get_node_info(d);
+    if (!info) co_return std::move(info).error();
+  }
+  const auto caps = capabilities();
+  if (!caps.can_spawn_sessions)
+    co_return error_info(error::spawn_not_supported, "node '" + id() + "' cannot spawn sessions");
+  if (!caps.supports(request.type))
+    co_return error_info(error::unsupported_session_type, "node '" + id() + "' does not support session type '" +
+                                                              std::string(to_string(request.type)) + "'");
+  msg::spawn_session m;
+  m.request = std::move(request);
+  auto r = co_await async_request(std::move(m), d.value_or(options().request_timeout), asio::use_awaitable);
+  auto a = take<msg::session_spawned>(std::move(r));
+  if (!a) co_return std::move(a).error();
+  impl_->post_event(event::session_spawned{a.value().session});
+  co_return std::move(a.value().session);
+}
+
+asio::awaitable<result<std::optional<session>>> daemon_node::get_session(std::string session_id, deadline d) {
+  msg::get_session m;
+  m.session_id = std::move(session_id);
+  auto r = co_await async_request(std::move(m), d.value_or(options().request_timeout), asio::use_awaitable);
+  auto a = take<msg::session_state>(std::move(r));
+  if (!a) co_return std::move(a).error();
+  co_return std::move(a.value().session);
+}
+
+asio::awaitable<result<bool>> daemon_node::terminate_session(std::string session_id, deadline d) {
+  msg::terminate_session m;
+  m.session_id = session_id;
+  auto r = co_await async_request(std::move(m), d.value_or(options().request_timeout), asio::use_awaitable);
+  auto a = take<msg::session_terminated>(std::move(r));
+  if (!a) co_return std::move(a).error();
+  if (a.value().success) impl_->post_event(event::session_terminated{std::move(session_id)});
+  co_return a.value().success;
+}
+
+asio::awaitable<result<bool>> daemon_node::restore_session(serialized_session serialized, deadline d) {
+  std::string session_id = serialized.session.id;
+  msg::restore_session m;
+  m.serialized = std::move(serialized);
+  auto r = co_await async_request(std::move(m), d.value_or(options().request_timeout), asio::use_awaitable);
+  auto a = take<msg::session_restored>(std::move(r));
+  if (!a) co_return std::move(a).error();
+  if (a.value().success) impl_->post_event(event::session_restored{std::move(session_id)});
+  co_return a.value().success;
+}
+
+asio::awaitable<result<std::vector<session>>> daemon_node::get_sessions(deadline d) {
+  auto r = co_await async_request(msg::get_sessions{}, d.value_or(options().request_timeout), asio::use_awaitable);
+  auto a = take<msg::sessions_response>(std::move(r));
+  if (!a) co_return std::move(a).error();
+  co_return std::move(a.value().sessions);
+}
+
+asio::awaitable<result<msg::node_info>> daemon_node::get_node_info(deadline d) {
+  auto r = co_await async_request(msg::get_node_info{}, d.value_or(options().request_timeout), asio::use_awaitable);
+  auto a = take<msg::node_info>(std::move(r));
+  if (!a) co_return std::move(a).error();
+  impl_->set_capabilities(a.value().capabilities);
+  a.value().request_id.reset();
+  co_return std::move(a).value();
+}
+
+asio::awaitable<result<node_health>> daemon_node::get_health(deadline d) {
+  if (state() != connection_state::connected) co_return cached_health();  // offline
+  auto r = co_await async_request(msg::get_health{}, d.value_or(options().health_timeout), asio::use_awaitable);
+  if (!r) {
+    if (r.error() == error::cancelled) co_return std::move(r).error();
+    // As the seed: a failed health request means an unhealthy node, not an error.
+    node_health h = impl_->cached_health();
+    h.status = node_status::unhealthy;
+    co_return h;
+  }
+  auto a = take<msg::health_response>(std::move(r));
+  if (!a) co_return std::move(a).error();
+  impl_->set_health(a.value().health);
+  co_return a.value().health;
+}
+
+// ----- Events --------------------------------------------------------------------------
+
+event_subscription daemon_node::subscribe() { return event_subscription(impl_->subscribe()); }
+
+std::uint64_t daemon_node::add_listener(std::function<void(const node_event&)> callback) {
+  return impl_->add_listener(std::move(callback));
+}
+
+void daemon_node::remove_listener(std::uint64_t lid) { impl_->remove_listener(lid); }
+
+// ----- event_subscription --------------------------------------------------------------
+
+event_subscription::~event_subscription() { close(); }
+event_subscription::event_subscription(event_subscription&&) noexcept = default;
+event_subscription& event_subscription::operator=(event_subscription&& o) noexcept {
+  if (this != &o) {
+    close();
+    state_ = std::move(o.state_);
+  }
+  return *this;
+}
+
+std::uint64_t event_subscription::dropped() const noexcept {
+  if (!state_) return 0;
+  std::lock_guard lock(state_->mutex);
+  return state_->dropped;
+}
+
+void event_subscription::close() {
+  if (state_) state_->close();
+}
+
+std::optional<node_event> event_subscription::try_receive() {
+  if (!state_) return std::nullopt;
+  std::lock_guard lock(state_->mutex);
+  if (state_->queue.empty()) return std::nullopt;
+  node_event e = std::move(state_->queue.front());
+  state_->queue.pop_front();
+  return e;
+}
+
+namespace {
+
+struct cancel_receive {
+  std::weak_ptr<detail::subscription_state> state;
+  asio::any_io_executor ex;  // the waiting coroutine's executor
+  void operator()(asio::cancellation_type) const {
+    auto s = state.lock();
+    if (!s) return;
+    std::optional<asio::any_completion_handler<void(result<node_event>)>> w;
+    {
+      std::lock_guard lock(s->mutex);
+      if (s->waiter) {
+        w = std::move(s->waiter);
+        s->waiter.reset();
+      }
+    }
+    if (!w) return;
+    // We run inside the slot's own handler: complete later, through the waiter's executor.
+    asio::post(ex, [h = std::move(*w)]() mutable {
+      auto slot = asio::get_associated_cancellation_slot(h);
+      if (slot.is_connected()) slot.clear();
+      std::move(h)(result<node_event>(error_info(error::cancelled, "receive() was cancelled")));
+    });
+  }
+};
+
+}  // namespace
+
+asio::awaitable<result<node_event>> event_subscription::receive() {
+  auto s = state_;
+  if (!s) co_return error_info(error::shutting_down, "the subscription is closed");
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<node_event>)>(
+      [s](auto handler) {
+        // The cancellation handler goes in first: a completion may clear the slot at any time.
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        if (slot.is_connected()) {
+          slot.template emplace<cancel_receive>(s, asio::any_io_executor(asio::get_associated_executor(handler)));
+        }
+        std::unique_lock lock(s->mutex);
+        if (!s->queue.empty()) {
+          node_event e = std::move(s->queue.front());
+          s->queue.pop_front();
+          lock.unlock();
+          detail::deliver(asio::any_completion_handler<void(result<node_event>)>(std::move(handler)),
+                          result<node_event>(std::move(e)));
+          return;
+        }
+        if (s->closed) {
+          lock.unlock();
+          detail::deliver(asio::any_completion_handler<void(result<node_event>)>(std::move(handler)),
+                          result<node_event>(error_info(error::shutting_down, "the subscription is closed")));
+          return;
+        }
+        s->waiter.emplace(std::move(handler));
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace neolith

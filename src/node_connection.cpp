@@ -1,0 +1,265 @@
+// One WebSocket connection of a daemon_node: the upgrade, then a reader, a writer and a
+// heartbeat coroutine until one of them ends.
+#include "node_impl.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+namespace neolith::detail {
+
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+connection::connection(node_impl& node, asio::strand<asio::any_io_executor> ex)
+    : node_(node),
+      ws_(ex),
+      writer_signal_(ex),
+      heartbeat_timer_(ex),
+      liveness_(node.options.heartbeat_interval, node.options.heartbeat_timeout, steady::now()) {}
+
+void connection::close(error_info reason) {
+  if (!reason_) reason_ = std::move(reason);
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+  writer_signal_.cancel();
+  heartbeat_timer_.cancel();
+}
+
+void connection::wake_writer() { writer_signal_.cancel(); }
+
+void connection::send_control(std::string frame) {
+  control_.push_back(std::move(frame));
+  wake_writer();
+}
+
+namespace {
+
+error_info io_error(error e, const char* what, const boost::system::error_code& ec) {
+  return error_info(e, std::string(what) + ": " + ec.message());
+}
+
+}  // namespace
+
+asio::awaitable<result<void>> connection::open() {
+  const auto& ep = node_.endpoint;
+  if (ep.tls) {
+    co_return error_info(error::invalid_endpoint, "wss:// endpoints are not supported by this build");
+  }
+  auto& stream = beast::get_lowest_layer(ws_);
+  // The whole attempt (resolve, connect, upgrade) is bounded by the connect timeout.
+  stream.expires_after(node_.options.connect_timeout);
+
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [rec, endpoints] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port),
+                                                          asio::as_tuple(asio::use_awaitable));
+  if (reason_) co_return *reason_;
+  if (rec) co_return io_error(error::connect_failed, ("cannot resolve " + ep.host).c_str(), rec);
+
+  auto [cec, connected] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+  (void)connected;
+  if (reason_) co_return *reason_;
+  if (cec == beast::error::timeout) co_return error_info(error::connect_timeout, "connecting to " + ep.url() + " timed out");
+  if (cec) co_return io_error(error::connect_failed, ("cannot connect to " + ep.url()).c_str(), cec);
+  stream.socket().set_option(tcp::no_delay(true));
+
+  ws_.read_message_max(node_.options.max_message_bytes);
+  ws_.auto_fragment(false);
+  websocket::stream_base::timeout to{};
+  to.handshake_timeout = node_.options.connect_timeout;
+  to.idle_timeout = websocket::stream_base::none();
+  to.keep_alive_pings = false;
+  ws_.set_option(to);
+  ws_.set_option(websocket::stream_base::decorator([token = node_.options.bearer_token](websocket::request_type& req) {
+    req.set(http::field::user_agent, "neolith-daemon-node/0.1");
+    if (token) req.set(http::field::authorization, "Bearer " + *token);
+  }));
+  websocket::response_type res;
+  auto [hec] = co_await ws_.async_handshake(res, ep.host_header(), ep.target, asio::as_tuple(asio::use_awaitable));
+  if (reason_) co_return *reason_;
+  if (hec == beast::error::timeout)
+    co_return error_info(error::connect_timeout, "the WebSocket upgrade with " + ep.url() + " timed out");
+  if (hec) {
+    if (res.result() == http::status::unauthorized)
+      co_return error_info(error::unauthorized, "the daemon at " + ep.url() + " refused the credentials (HTTP 401)");
+    if (res.result_int() != 0 && res.result() != http::status::switching_protocols)
+      co_return error_info(error::connect_failed, "the daemon at " + ep.url() + " refused the upgrade: HTTP " +
+                                                      std::to_string(res.result_int()));
+    co_return io_error(error::connect_failed, ("the WebSocket upgrade with " + ep.url() + " failed").c_str(), hec);
+  }
+  // From now on liveness is ours (heartbeats), not a socket timeout.
+  stream.expires_never();
+  liveness_ = liveness_monitor<steady>(node_.options.heartbeat_interval, node_.options.heartbeat_timeout, steady::now());
+  // Any frame counts as a sign of life, control frames (pong, ping) included.
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) { liveness_.on_received(steady::now()); });
+  co_return outcome::success();
+}
+
+asio::awaitable<error_info> connection::run() {
+  using namespace asio::experimental::awaitable_operators;
+  auto self = shared_from_this();
+  co_await (read_loop(self) || write_loop(self) || heartbeat_loop(self));
+  // Whichever loop ended first gave the reason; make sure the socket is closed.
+  close(error_info(error::connection_lost, "the connection ended"));
+  co_return *reason_;
+}
+
+asio::awaitable<void> connection::read_loop([[maybe_unused]] std::shared_ptr<connection> self) {
+  for (;;) {
+    auto [ec, n] = co_await ws_.async_read(read_buf_, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    if (ec) {
+      if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
+        close(error_info(error::message_too_large, "the daemon sent a frame above the maximum message size of " +
+                                                       std::to_string(node_.options.max_message_bytes) + " bytes"));
+      } else if (ec == websocket::error::closed) {
+        const auto& cr = ws_.reason();
+        close(error_info(error::connection_lost, "the daemon closed the connection (code " +
+                                                     std::to_string(static_cast<int>(cr.code)) +
+                                                     (cr.reason.empty() ? std::string() : ", " + std::string(cr.reason.begin(), cr.reason.end())) + ")"));
+      } else {
+        close(io_error(error::connection_lost, "the connection broke", ec));
+      }
+      co_return;
+    }
+    liveness_.on_received(steady::now());
+    if (!ws_.got_text()) {
+      node_.stats.invalid_frames.fetch_add(1, std::memory_order_relaxed);
+      node_.emit(event::error{error_info(error::invalid_message, "the daemon sent a binary frame; ignored")});
+    } else {
+      const auto data = read_buf_.cdata();
+      node_.on_frame(*this, std::string_view(static_cast<const char*>(data.data()), data.size()));
+    }
+    read_buf_.consume(read_buf_.size());
+    if (reason_) co_return;
+  }
+}
+
+asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<connection> self) {
+  for (;;) {
+    if (reason_) co_return;
+    std::string_view out;
+    bool is_request = false;
+    if (!control_.empty()) {
+      write_buf_ = std::move(control_.front());
+      control_.pop_front();
+      out = write_buf_;
+    } else if (auto h = node_.table.take_next_to_send()) {
+      // Copy: the entry may be released (cancelled, expired) while the write is in progress.
+      write_buf_.assign(node_.table.get(*h)->frame);
+      out = write_buf_;
+      is_request = true;
+    } else {
+      writer_signal_.expires_at(steady::time_point::max());
+      co_await writer_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(out), asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    if (ec) {
+      close(io_error(error::connection_lost, "writing to the daemon failed", ec));
+      co_return;
+    }
+    if (is_request) node_.stats.frames_sent.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+asio::awaitable<void> connection::heartbeat_loop([[maybe_unused]] std::shared_ptr<connection> self) {
+  using action = liveness_monitor<steady>::action;
+  for (;;) {
+    if (reason_) co_return;
+    switch (liveness_.poll(steady::now())) {
+      case action::peer_dead:
+        close(error_info(error::heartbeat_timeout,
+                         "nothing received from the daemon for " +
+                             std::to_string(node_.options.heartbeat_timeout.count()) + " ms"));
+        co_return;
+      case action::send_heartbeat: {
+        msg::heartbeat hb;
+        hb.time = now_timestamp();
+        send_control(encode(message(std::move(hb))));
+        node_.stats.heartbeats_sent.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      case action::none: break;
+    }
+    heartbeat_timer_.expires_at(liveness_.next_wakeup());
+    co_await heartbeat_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// ----- Frames from the daemon ----------------------------------------------------------
+
+void node_impl::on_frame(connection& c, std::string_view text) {
+  auto r = dec.decode(text);
+  if (!r) {
+    stats.invalid_frames.fetch_add(1, std::memory_order_relaxed);
+    error_info e(r.error().code, "the daemon sent an invalid frame: " + r.error().what());
+    // An answer we can attribute fails its request at once rather than by its deadline.
+    if (const auto& rid = dec.request_id()) {
+      if (auto h = table.find(*rid)) return complete(*h, std::move(e));
+    }
+    emit(event::error{std::move(e)});
+    return;
+  }
+  message& m = r.value();
+  if (const auto& rid = request_id_of(m)) {
+    const auto h = table.find(*rid);
+    if (!h) {
+      stats.unmatched_replies.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    const auto* e = table.get(*h);
+    const auto t = type_of(m);
+    if (auto* err = std::get_if<msg::error>(&m)) {
+      stats.answered.fetch_add(1, std::memory_order_relaxed);
+      return complete(*h, error_info(error_from_wire_code(err->code),
+                                     err->text.empty() ? err->code : err->text));
+    }
+    if (static_cast<int>(t) != e->kind) {
+      return complete(*h, error_info(error::unexpected_response,
+                                     "the daemon answered with '" + std::string(to_string(t)) + "'"));
+    }
+    stats.answered.fetch_add(1, std::memory_order_relaxed);
+    return complete(*h, std::move(m));
+  }
+  switch (type_of(m)) {
+    case message_type::heartbeat: {
+      auto& hb = std::get<msg::heartbeat>(m);
+      if (hb.health) set_health(*hb.health);
+      msg::heartbeat_ack ack;
+      ack.time = now_timestamp().time_since_epoch().count();
+      c.send_control(encode(message(std::move(ack))));
+      return;
+    }
+    case message_type::heartbeat_ack: return;  // liveness already noted
+    case message_type::error: {
+      auto& err = std::get<msg::error>(m);
+      emit(event::error{error_info(error_from_wire_code(err.code), err.text)});
+      return;
+    }
+    default: emit(event::message{std::move(m)}); return;
+  }
+}
+
+asio::awaitable<result<std::shared_ptr<connection>>> node_impl::connect_once() {
+  attempt = std::make_shared<connection>(*this, strand);
+  auto c = attempt;
+  auto r = co_await c->open();
+  attempt.reset();
+  if (!r) {
+    c->close(r.error());
+    co_return r.error();
+  }
+  co_return c;
+}
+
+}  // namespace neolith::detail

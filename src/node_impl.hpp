@@ -1,0 +1,195 @@
+// The inside of daemon_node (private to the library): state on a strand, the request table,
+// the supervising coroutine and the connection's reader, writer and heartbeat coroutines.
+#ifndef NEOLITH_SRC_NODE_IMPL_HPP
+#define NEOLITH_SRC_NODE_IMPL_HPP
+
+#include <neolith/daemon_node.hpp>
+#include <neolith/detail/backoff.hpp>
+#include <neolith/detail/liveness.hpp>
+#include <neolith/detail/request_table.hpp>
+
+#include <boost/asio/any_completion_executor.hpp>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace neolith::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+using steady = std::chrono::steady_clock;
+using request_completion = asio::any_completion_handler<void(result<message>)>;
+using void_completion = asio::any_completion_handler<void(result<void>)>;
+
+/// Hands `value` to `handler` on the handler's own executor (never inline in the caller of
+/// `deliver`'s stack when that executor is not running here), clearing its cancellation slot
+/// first.
+template <class Signature, class Value>
+void deliver(asio::any_completion_handler<Signature> handler, Value value) {
+  auto ex = asio::get_associated_executor(handler);
+  auto work = asio::prefer(ex, asio::execution::outstanding_work.tracked);
+  asio::dispatch(std::move(work), [h = std::move(handler), v = std::move(value)]() mutable {
+    auto slot = asio::get_associated_cancellation_slot(h);
+    if (slot.is_connected()) slot.clear();
+    std::move(h)(std::move(v));
+  });
+}
+
+/// One request as its caller's side sees it: the handler to complete, and (once the strand has
+/// taken the request) its place in the table, so that a cancellation can find it.
+struct call_state {
+  explicit call_state(request_completion h) : handler(std::move(h)) {}
+  request_completion handler;
+  std::optional<request_handle> handle;  // strand only
+  bool done = false;                     // strand only
+};
+using call_ptr = std::shared_ptr<call_state>;
+
+/// The state shared by a subscription and the node (mutex-protected: the consumer may be on
+/// any thread).
+struct subscription_state {
+  std::mutex mutex;
+  std::deque<node_event> queue;
+  std::size_t capacity = 1024;
+  std::uint64_t dropped = 0;
+  bool closed = false;
+  std::optional<asio::any_completion_handler<void(result<node_event>)>> waiter;
+  std::atomic<std::uint64_t>* node_dropped = nullptr;  // the node's counter (valid while open)
+
+  void push(const node_event& e);
+  void close();
+};
+
+class connection;
+
+class node_impl : public std::enable_shared_from_this<node_impl> {
+ public:
+  node_impl(asio::any_io_executor ex, std::string id, node_endpoint ep, std::optional<node_capabilities> caps,
+            node_options opts);
+  ~node_impl();
+
+  // Immutable after construction.
+  const std::string id;
+  const node_endpoint endpoint;
+  const node_options options;
+  asio::strand<asio::any_io_executor> strand;
+
+  // ----- Thread-safe state ----------------------------------------------------------------
+  std::atomic<connection_state> state{connection_state::disconnected};
+  node_capabilities capabilities() const;
+  bool capabilities_known() const;
+  void set_capabilities(const node_capabilities& c);
+  node_health cached_health() const;
+  void set_health(const node_health& h);
+  node_statistics statistics() const noexcept;
+
+  struct counters {
+    std::atomic<std::uint64_t> requests{0}, frames_sent{0}, resent{0}, answered{0}, timeouts{0}, cancelled{0},
+        unmatched_replies{0}, invalid_frames{0}, connections{0}, connection_losses{0}, heartbeats_sent{0},
+        dropped_events{0};
+  } stats;
+
+  // ----- Entry points (any thread) --------------------------------------------------------
+  void request(message req, std::chrono::milliseconds timeout, request_completion handler);
+  void connect(void_completion handler);
+  void disconnect(void_completion handler);
+  void shutdown();  // from ~daemon_node
+  void post_event(node_event e);
+  std::shared_ptr<subscription_state> subscribe();
+  std::uint64_t add_listener(std::function<void(const node_event&)> cb);
+  void remove_listener(std::uint64_t id);
+
+  // ----- Strand-only ----------------------------------------------------------------------
+  void submit(message req, std::chrono::milliseconds timeout, call_ptr call);
+  void cancel(const call_ptr& call);
+  void complete(request_handle h, result<message> r);
+  void emit(node_event e);
+  void set_state(connection_state s);
+  void arm_deadline_timer();
+  void on_deadline();
+  void fail_all(const error_info& e);
+  void start_supervisor();
+  asio::awaitable<void> supervise();
+  asio::awaitable<result<std::shared_ptr<connection>>> connect_once();
+  void complete_connect_waiters(const result<void>& r);
+  void on_frame(connection& c, std::string_view text);
+
+  request_table<call_ptr> table;
+  backoff_policy backoff;
+  bool running = false;    // the supervisor is running
+  bool stopping = false;   // disconnect()/shutdown() asked it to stop
+  bool shut_down = false;  // the daemon_node is gone
+  std::shared_ptr<connection> conn;     // the established connection
+  std::shared_ptr<connection> attempt;  // the connection being established
+  std::vector<void_completion> connect_waiters;
+  std::vector<void_completion> disconnect_waiters;
+  asio::steady_timer deadline_timer;
+  std::optional<steady::time_point> deadline_armed;
+  std::uint64_t deadline_generation = 0;
+  asio::steady_timer backoff_timer;
+  std::mt19937_64 rng;
+  decoder dec;
+  std::vector<std::weak_ptr<subscription_state>> subscriptions;
+  std::vector<std::pair<std::uint64_t, std::function<void(const node_event&)>>> listeners;
+  std::uint64_t next_listener_id = 1;
+
+ private:
+  mutable std::mutex info_mutex_;
+  std::optional<node_capabilities> caps_;
+  node_health health_;
+};
+
+/// One established (or being established) WebSocket connection. Strand-only.
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  using ws_stream = beast::websocket::stream<beast::tcp_stream>;
+
+  connection(node_impl& node, asio::strand<asio::any_io_executor> ex);
+
+  /// Resolve, TCP connect, upgrade; bounded by the node's connect timeout.
+  asio::awaitable<result<void>> open();
+  /// Runs the reader, the writer and the heartbeat until one of them ends; returns why.
+  asio::awaitable<error_info> run();
+  /// Ends the connection: the first reason given wins; closes the socket so every pending
+  /// operation ends.
+  void close(error_info reason);
+  /// Wakes the writer (new requests are queued).
+  void wake_writer();
+  /// Queues a control frame (heartbeat, heartbeat_ack): written before requests.
+  void send_control(std::string frame);
+
+ private:
+  asio::awaitable<void> read_loop(std::shared_ptr<connection> self);
+  asio::awaitable<void> write_loop(std::shared_ptr<connection> self);
+  asio::awaitable<void> heartbeat_loop(std::shared_ptr<connection> self);
+
+  node_impl& node_;  // outlived: the supervisor holds the node while a connection exists
+  ws_stream ws_;
+  asio::steady_timer writer_signal_;
+  asio::steady_timer heartbeat_timer_;
+  std::deque<std::string> control_;
+  std::string write_buf_;
+  beast::flat_buffer read_buf_;
+  std::optional<error_info> reason_;
+  liveness_monitor<steady> liveness_;
+};
+
+}  // namespace neolith::detail
+
+#endif  // NEOLITH_SRC_NODE_IMPL_HPP
