@@ -109,7 +109,7 @@ endif()
 # 5. Build it; its compile command carries none of neolith's build-only flags.
 run("build the consumer" ignored "${CMAKE_COMMAND}" --build "${consumer_build}")
 file(READ "${consumer_build}/compile_commands.json" commands)
-foreach(bad IN ITEMS "-Werror" "-Wpedantic" "cmake_pch" "-Winvalid-pch" "${build_real}")
+foreach(bad IN ITEMS "-Werror" "-Wpedantic" "cmake_pch" "-Winvalid-pch" "neolith_pch" "${source_real}/include")
   string(FIND "${commands}" "${bad}" at)
   if(NOT at EQUAL -1)
     message(FATAL_ERROR "install_consumer: the consumer's compile command contains '${bad}':\n${commands}")
