@@ -1,15 +1,317 @@
-// Placeholder until the daemon subcommand lands.
+// `neolith daemon`: runs a daemon node (neolith::daemon_server) until SIGINT/SIGTERM.
 #include "commands.hpp"
 
+#include <neolith/daemon_server.hpp>
+#include <neolith/detail/daemon_auth.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 namespace neolith::cli {
 
-void print_daemon_usage() { std::printf("neolith daemon: not available in this build\n"); }
+namespace {
 
-int daemon_command(args) {
-  std::fprintf(stderr, "neolith daemon: not available in this build\n");
-  return 2;
+namespace asio = boost::asio;
+
+struct usage_error {
+  std::string message;
+};
+
+template <class T>
+T parse_number(std::string_view opt, std::string_view v, T min, T max) {
+  T out{};
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc{} || p != v.data() + v.size() || out < min || out > max)
+    throw usage_error{std::string(opt) + ": expected an integer from " + std::to_string(min) + " to " +
+                      std::to_string(max) + ", got '" + std::string(v) + "'"};
+  return out;
+}
+
+std::chrono::milliseconds parse_ms(std::string_view opt, std::string_view v, long long min) {
+  return std::chrono::milliseconds(parse_number<long long>(opt, v, min, 24LL * 3600 * 1000 * 365));
+}
+
+session_type parse_type(std::string_view opt, std::string_view v) {
+  auto t = parse_session_type(v);
+  if (!t) throw usage_error{std::string(opt) + ": unknown session type '" + std::string(v) + "' (claude-code, claude-flow)"};
+  return *t;
+}
+
+void parse_listen(std::string_view v, daemon_options& o) {
+  std::string_view host, port;
+  if (v.starts_with("[")) {
+    const auto close = v.find(']');
+    if (close == std::string_view::npos || close + 1 >= v.size() || v[close + 1] != ':')
+      throw usage_error{"--listen: expected HOST:PORT or [IPV6]:PORT, got '" + std::string(v) + "'"};
+    host = v.substr(1, close - 1);
+    port = v.substr(close + 2);
+  } else {
+    const auto colon = v.rfind(':');
+    if (colon == std::string_view::npos)
+      throw usage_error{"--listen: expected HOST:PORT, got '" + std::string(v) + "'"};
+    host = v.substr(0, colon);
+    port = v.substr(colon + 1);
+  }
+  if (host.empty()) throw usage_error{"--listen: the host is empty"};
+  o.host = std::string(host);
+  o.port = parse_number<std::uint16_t>("--listen port", port, 0, 65535);
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error{"--token-file: cannot read '" + path + "'"};
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string token(detail::token_from_file_content(content));
+  if (token.empty()) throw usage_error{"--token-file: '" + path + "' holds no token"};
+  if (token.find_first_of("\r\n") != std::string::npos)
+    throw usage_error{"--token-file: '" + path + "' holds more than one line"};
+  return token;
+}
+
+struct parsed {
+  daemon_options opts;
+  bool help = false;
+  bool quiet = false;
+};
+
+parsed parse_args(args a) {
+  parsed p;
+  daemon_options& o = p.opts;
+  bool types_given = false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    std::string_view arg = a[i];
+    std::optional<std::string_view> inline_value;
+    if (arg.starts_with("--")) {
+      if (auto eq = arg.find('='); eq != std::string_view::npos) {
+        inline_value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+      }
+    }
+    auto value = [&]() -> std::string_view {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= a.size()) throw usage_error{std::string(arg) + ": missing value"};
+      return a[++i];
+    };
+    auto flag = [&] {
+      if (inline_value) throw usage_error{std::string(arg) + ": takes no value"};
+    };
+    if (arg == "-h" || arg == "--help") {
+      p.help = true;
+    } else if (arg == "--listen") {
+      parse_listen(value(), o);
+    } else if (arg == "--node-id") {
+      o.node_id = std::string(value());
+      if (o.node_id.empty()) throw usage_error{"--node-id: empty"};
+    } else if (arg == "--max-sessions") {
+      o.max_sessions = parse_number<std::size_t>(arg, value(), 0, 1'000'000);
+    } else if (arg == "--session-types") {
+      types_given = true;
+      o.session_types.clear();
+      std::string_view list = value();
+      while (!list.empty()) {
+        const auto comma = list.find(',');
+        const std::string_view item = list.substr(0, comma);
+        const session_type t = parse_type(arg, item);
+        for (session_type have : o.session_types)
+          if (have == t) throw usage_error{"--session-types: '" + std::string(item) + "' listed twice"};
+        o.session_types.push_back(t);
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+        if (list.empty()) throw usage_error{"--session-types: trailing comma"};
+      }
+    } else if (arg == "--token-file") {
+      o.token = read_token_file(std::string(value()));
+    } else if (arg == "--heartbeat-interval-ms") {
+      o.heartbeat_interval = parse_ms(arg, value(), 1);
+    } else if (arg == "--heartbeat-timeout-ms") {
+      o.heartbeat_timeout = parse_ms(arg, value(), 1);
+    } else if (arg == "--threads") {
+      o.threads = parse_number<unsigned>(arg, value(), 0, 1024);
+    } else if (arg == "--runner") {
+      const std::string_view v = value();
+      auto k = parse_runner_kind(v);
+      if (!k) throw usage_error{"--runner: expected inproc or process, got '" + std::string(v) + "'"};
+      o.runner = *k;
+    } else if (arg == "--exec") {
+      const std::string_view v = value();
+      const auto eq = v.find('=');
+      if (eq == std::string_view::npos || eq + 1 >= v.size())
+        throw usage_error{"--exec: expected TYPE=COMMAND, got '" + std::string(v) + "'"};
+      const session_type t = parse_type(arg, v.substr(0, eq));
+      if (o.exec.contains(t)) throw usage_error{"--exec: two commands for " + std::string(to_string(t))};
+      o.exec.emplace(t, std::string(v.substr(eq + 1)));
+    } else if (arg == "--max-message-bytes") {
+      o.max_message_bytes = parse_number<std::size_t>(arg, value(), 1024, std::size_t{1} << 30);
+    } else if (arg == "--terminate-grace-ms") {
+      o.terminate_grace = parse_ms(arg, value(), 0);
+    } else if (arg == "--response-delay-ms") {
+      o.response_delay = parse_ms(arg, value(), 0);
+    } else if (arg == "--permessage-deflate") {
+      flag();
+      o.permessage_deflate = true;
+    } else if (arg == "--gpu") {
+      flag();
+      o.has_gpu_access = true;
+    } else if (arg == "--high-memory") {
+      flag();
+      o.has_high_memory = true;
+    } else if (arg == "--capability") {
+      const std::string_view v = value();
+      const auto eq = v.find('=');
+      const std::string_view name = v.substr(0, eq);
+      const std::string_view flag_value = eq == std::string_view::npos ? "true" : v.substr(eq + 1);
+      if (name.empty() || (flag_value != "true" && flag_value != "false"))
+        throw usage_error{"--capability: expected NAME[=true|false], got '" + std::string(v) + "'"};
+      o.custom_capabilities[std::string(name)] = flag_value == "true";
+    } else if (arg == "--quiet") {
+      flag();
+      p.quiet = true;
+    } else {
+      throw usage_error{"unknown option '" + std::string(a[i]) + "'"};
+    }
+  }
+  if (o.runner == runner_kind::process && !types_given) {
+    // The process runner serves the types it has a command for.
+    o.session_types.clear();
+    for (const auto& [t, cmd] : o.exec) o.session_types.push_back(t);
+  }
+  if (auto v = validate(o); !v) throw usage_error{v.error().message};
+  return p;
+}
+
+void log_line(std::string_view line) {
+  static std::mutex mu;
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::lock_guard lock(mu);
+  std::fprintf(stderr, "%s.%03lldZ neolith daemon: %.*s\n", stamp, static_cast<long long>(ms),
+               static_cast<int>(line.size()), line.data());
+}
+
+}  // namespace
+
+void print_daemon_usage() {
+  std::printf(
+      "usage: neolith daemon [options]\n"
+      "\n"
+      "Runs a daemon node: a WebSocket server (protocol v1) that hosts sessions.\n"
+      "Prints 'listening on ws://HOST:PORT' once it accepts connections; SIGINT/SIGTERM stop it\n"
+      "(connections closed with 1001, sessions ended, exit 0).\n"
+      "\n"
+      "options:\n"
+      "  --listen HOST:PORT          address to listen on (default 127.0.0.1:0; port 0 picks a free one)\n"
+      "  --node-id ID                node id (default HOSTNAME:PORT)\n"
+      "  --max-sessions N            maximum concurrent sessions (default 100)\n"
+      "  --session-types LIST        supported session types, comma-separated\n"
+      "                              (default claude-code,claude-flow; with --runner process: the --exec types)\n"
+      "  --token-file F              require 'Authorization: Bearer <token>' (the file's content, trailing\n"
+      "                              newline excluded)\n"
+      "  --heartbeat-interval-ms N   daemon heartbeat period (default 10000)\n"
+      "  --heartbeat-timeout-ms N    close silent clients after N ms (default 60000)\n"
+      "  --threads N                 io threads (default 0: hardware concurrency)\n"
+      "  --runner inproc|process     session runner (default inproc)\n"
+      "  --exec TYPE=COMMAND         process runner: run COMMAND with /bin/sh -c for each session of TYPE\n"
+      "                              (repeatable)\n"
+      "  --max-message-bytes N       maximum message size (default 1048576)\n"
+      "  --terminate-grace-ms N      process runner: SIGKILL this long after SIGTERM (default 2000)\n"
+      "  --response-delay-ms N       hold every answer back N ms (testing; default 0)\n"
+      "  --permessage-deflate        negotiate permessage-deflate with clients that offer it\n"
+      "  --gpu, --high-memory        announce hasGPUAccess / hasHighMemory\n"
+      "  --capability NAME[=BOOL]    announce a custom capability (repeatable)\n"
+      "  --quiet                     no log lines on stderr\n"
+      "  -h, --help                  this text\n");
+}
+
+int daemon_command(args a) {
+  parsed p;
+  try {
+    p = parse_args(a);
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "neolith daemon: %s (try 'neolith daemon --help')\n", e.message.c_str());
+    return 2;
+  }
+  if (p.help) {
+    print_daemon_usage();
+    return 0;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+
+  daemon_options opts = std::move(p.opts);
+  if (!p.quiet) opts.log = log_line;
+  unsigned threads = opts.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+
+  asio::io_context ioc(static_cast<int>(threads));
+  // Signals first, so that a signal arriving while we start is not lost.
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  daemon_server server(ioc, opts);
+  auto ep = server.start();
+  if (!ep) {
+    std::fprintf(stderr, "neolith daemon: %s\n", ep.error().what().c_str());
+    return 1;
+  }
+  const auto addr = ep.value().address();
+  const std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+  std::printf("listening on ws://%s:%u\n", host.c_str(), static_cast<unsigned>(ep.value().port()));
+  std::fflush(stdout);
+
+  // Graceful stop on the first signal, bounded: whatever is left after 4.5 s is aborted so
+  // the process exits within 5 s. A second signal aborts at once.
+  asio::steady_timer deadline(ioc);
+  std::atomic<int> signals_seen{0};
+  std::function<void()> wait_signal;
+  wait_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (signals_seen.fetch_add(1) == 0) {
+        if (opts.log) opts.log(std::string("signal ") + std::to_string(sig) + ": stopping");
+        server.stop();
+        deadline.expires_after(std::chrono::milliseconds(4500));
+        deadline.async_wait([&](boost::system::error_code dec) {
+          if (!dec) server.abort();
+        });
+      } else {
+        server.abort();
+      }
+      wait_signal();
+    });
+  };
+  wait_signal();
+  server.on_stopped([&] {
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+    deadline.cancel();
+    ioc.stop();
+  });
+
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+  return 0;
 }
 
 }  // namespace neolith::cli
