@@ -42,16 +42,20 @@ void daemon_node::initiate_request(message req, std::chrono::milliseconds timeou
 
 // ----- Connection ----------------------------------------------------------------------
 
+// GCC 12 destroys a lambda temporary that appears in a co_await expression twice: the
+// initiations are named locals (a captured shared_ptr would otherwise be released twice).
 asio::awaitable<result<void>> daemon_node::connect() {
   auto impl = impl_;
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<void>)>(
-      [impl](auto handler) { impl->connect(detail::void_completion(std::move(handler))); }, asio::use_awaitable);
+  auto init = [impl](auto handler) { impl->connect(detail::void_completion(std::move(handler))); };
+  auto r = co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<void>)>(init, asio::use_awaitable);
+  co_return r;
 }
 
 asio::awaitable<result<void>> daemon_node::disconnect() {
   auto impl = impl_;
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<void>)>(
-      [impl](auto handler) { impl->disconnect(detail::void_completion(std::move(handler))); }, asio::use_awaitable);
+  auto init = [impl](auto handler) { impl->disconnect(detail::void_completion(std::move(handler))); };
+  auto r = co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<void>)>(init, asio::use_awaitable);
+  co_return r;
 }
 
 // ----- Operations ----------------------------------------------------------------------
@@ -221,8 +225,7 @@ struct cancel_receive {
 asio::awaitable<result<node_event>> event_subscription::receive() {
   auto s = state_;
   if (!s) co_return error_info(error::shutting_down, "the subscription is closed");
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<node_event>)>(
-      [s](auto handler) {
+  auto init = [s](auto handler) {
         // The cancellation handler goes in first: a completion may clear the slot at any time.
         auto slot = asio::get_associated_cancellation_slot(handler);
         if (slot.is_connected()) {
@@ -244,8 +247,9 @@ asio::awaitable<result<node_event>> event_subscription::receive() {
           return;
         }
         s->waiter.emplace(std::move(handler));
-      },
-      asio::use_awaitable);
+      };
+  auto r = co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<node_event>)>(init, asio::use_awaitable);
+  co_return r;
 }
 
 }  // namespace neolith

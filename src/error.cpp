@@ -1,6 +1,7 @@
 #include <neolith/error.hpp>
 
 #include <array>
+#include <ostream>
 #include <utility>
 
 namespace neolith {
@@ -131,6 +132,10 @@ std::string error_info::what() const {
   out += ')';
   return out;
 }
+
+std::ostream& operator<<(std::ostream& os, error e) { return os << to_string(e); }
+
+std::ostream& operator<<(std::ostream& os, const error_info& e) { return os << e.what(); }
 
 void outcome_throw_as_system_error_with_payload(const error_info& e) {
   throw boost::system::system_error(e.code, e.message);

@@ -3,6 +3,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <charconv>
+
 namespace neolith {
 
 result<node_endpoint> node_endpoint::parse(std::string_view url) {
@@ -21,9 +23,12 @@ result<node_endpoint> node_endpoint::parse(std::string_view url) {
   else ep.host = u.host();
   if (u.has_port()) {
     if (u.port().empty()) return error_info(error::invalid_endpoint, "empty port in '" + std::string(url) + "'");
-    const auto p = u.port_number();
-    if (p == 0) return error_info(error::invalid_endpoint, "port must be 1-65535 in '" + std::string(url) + "'");
-    ep.port = p;
+    unsigned long p = 0;
+    const auto digits = u.port();
+    const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), p);
+    if (r.ec != std::errc() || r.ptr != digits.data() + digits.size() || p == 0 || p > 65535)
+      return error_info(error::invalid_endpoint, "port must be 1-65535 in '" + std::string(url) + "'");
+    ep.port = static_cast<std::uint16_t>(p);
   } else {
     ep.port = ep.tls ? 443 : 80;
   }

@@ -266,6 +266,10 @@ void node_impl::on_deadline() {
 
 void node_impl::fail_all(const error_info& e) {
   for (const auto h : table.all()) complete(h, e);
+  // Nothing waits any more: the deadline timer must not keep the executor busy.
+  ++deadline_generation;
+  deadline_armed.reset();
+  deadline_timer.cancel();
 }
 
 // ----- Events --------------------------------------------------------------------------

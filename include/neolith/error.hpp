@@ -9,6 +9,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -114,6 +115,11 @@ struct error_info {
   friend bool operator==(const error_info& a, error e) noexcept { return a.code == make_error_code(e); }
   friend bool operator==(const error_info& a, const error_code& c) noexcept { return a.code == c; }
 };
+
+/// Writes the stable name of `e` ("queue_full").
+std::ostream& operator<<(std::ostream& os, error e);
+/// Writes `e.what()`.
+std::ostream& operator<<(std::ostream& os, const error_info& e);
 
 /// Outcome hooks: an `error_info` is an error code with a payload.
 inline const error_code& make_error_code(const error_info& e) noexcept { return e.code; }
