@@ -155,6 +155,15 @@ asio::awaitable<bool> daemon_connection::upgrade() {
     co_return false;
   }
 
+  configure_stream();
+  auto [aec] = co_await ws_.async_accept(req, use_tuple);
+  buffer_.consume(buffer_.size());
+  if (buffer_.capacity() > keep_buffer_bytes) buffer_.shrink_to_fit();
+  co_return !aec;
+}
+
+void daemon_connection::configure_stream() {
+  const daemon_options& o = server_->opts;
   ws_.set_option(websocket::stream_base::timeout{o.close_timeout, websocket::stream_base::none(), false});
   websocket::permessage_deflate pmd;
   pmd.server_enable = o.permessage_deflate;
@@ -164,10 +173,6 @@ asio::awaitable<bool> daemon_connection::upgrade() {
   ws_.auto_fragment(false);
   // Pings (and pongs) from the client count as activity for the heartbeat timeout.
   ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_activity_ = clock::now(); });
-  auto [aec] = co_await ws_.async_accept(req, use_tuple);
-  buffer_.consume(buffer_.size());
-  if (buffer_.capacity() > keep_buffer_bytes) buffer_.shrink_to_fit();
-  co_return !aec;
 }
 
 asio::awaitable<void> daemon_connection::read_loop() {

@@ -4,6 +4,7 @@
 #include <neolith/detail/daemon_server_impl.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/host_name.hpp>
@@ -283,15 +284,26 @@ void daemon_server::impl::on_stopped(std::function<void()> f) {
 
 void daemon_server::on_stopped(std::function<void()> f) { impl_->on_stopped(std::move(f)); }
 
+namespace {
+
+/// Initiation of async_wait_stopped: the handler is resumed through its own executor once
+/// the server has stopped. (A plain function object, not a lambda inside a coroutine.)
+struct wait_stopped_initiation {
+  std::shared_ptr<daemon_server::impl> s;
+
+  template <class Handler>
+  void operator()(Handler&& handler) const {
+    auto ex = asio::get_associated_executor(handler, s->ex);
+    auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
+    s->on_stopped([h, ex] { asio::post(ex, [h]() mutable { std::move(*h)(); }); });
+  }
+};
+
+}  // namespace
+
 asio::awaitable<void> daemon_server::async_wait_stopped() {
-  auto ex = co_await asio::this_coro::executor;
-  auto s = impl_;
-  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-      [s, ex](auto handler) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        s->on_stopped([h, ex] { asio::post(ex, [h]() mutable { std::move(*h)(); }); });
-      },
-      asio::use_awaitable);
+  return asio::async_initiate<const asio::use_awaitable_t<>, void()>(wait_stopped_initiation{impl_},
+                                                                     asio::use_awaitable);
 }
 
 node_health daemon_server::health() const { return impl_->core->health(); }

@@ -187,6 +187,8 @@ parsed parse_args(args a) {
       throw usage_error{"unknown option '" + std::string(a[i]) + "'"};
     }
   }
+  if (o.runner == runner_kind::process && o.exec.empty())
+    throw usage_error{"--runner process needs at least one --exec TYPE=COMMAND"};
   if (o.runner == runner_kind::process && !types_given) {
     // The process runner serves the types it has a command for.
     o.session_types.clear();

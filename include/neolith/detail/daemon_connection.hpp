@@ -60,6 +60,7 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop(std::shared_ptr<daemon_connection> self);
 
+  void configure_stream();  // not inside a coroutine: GCC 12 mishandles lambdas there
   void deliver(std::string answer, clock::time_point received);
   void enqueue(out_item item);
   void arm_delay();
