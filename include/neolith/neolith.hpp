@@ -2,9 +2,12 @@
 #ifndef NEOLITH_NEOLITH_HPP
 #define NEOLITH_NEOLITH_HPP
 
+#include <neolith/daemon_options.hpp>
+#include <neolith/daemon_server.hpp>
 #include <neolith/error.hpp>
 #include <neolith/json.hpp>
 #include <neolith/protocol.hpp>
+#include <neolith/session_runner.hpp>
 #include <neolith/types.hpp>
 #include <neolith/version.hpp>
 
