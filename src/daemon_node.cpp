@@ -225,29 +225,29 @@ struct cancel_receive {
 asio::awaitable<result<node_event>> event_subscription::receive() {
   auto s = state_;
   if (!s) co_return error_info(error::shutting_down, "the subscription is closed");
-  auto init = [s](auto handler) {
-        // The cancellation handler goes in first: a completion may clear the slot at any time.
-        auto slot = asio::get_associated_cancellation_slot(handler);
-        if (slot.is_connected()) {
-          slot.template emplace<cancel_receive>(s, asio::any_io_executor(asio::get_associated_executor(handler)));
-        }
-        std::unique_lock lock(s->mutex);
-        if (!s->queue.empty()) {
-          node_event e = std::move(s->queue.front());
-          s->queue.pop_front();
-          lock.unlock();
-          detail::deliver(asio::any_completion_handler<void(result<node_event>)>(std::move(handler)),
-                          result<node_event>(std::move(e)));
-          return;
-        }
-        if (s->closed) {
-          lock.unlock();
-          detail::deliver(asio::any_completion_handler<void(result<node_event>)>(std::move(handler)),
-                          result<node_event>(error_info(error::shutting_down, "the subscription is closed")));
-          return;
-        }
-        s->waiter.emplace(std::move(handler));
-      };
+  auto init = [s](auto concrete) {
+    const asio::any_io_executor ex = asio::get_associated_executor(concrete);
+    asio::any_completion_handler<void(result<node_event>)> handler(std::move(concrete));
+    // The type-erased handler has a cancellation slot of its own (layered over the
+    // caller's); the cancellation handler goes there, before anything may complete it.
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    if (slot.is_connected()) slot.template emplace<cancel_receive>(s, ex);
+    std::unique_lock lock(s->mutex);
+    if (!s->queue.empty()) {
+      node_event e = std::move(s->queue.front());
+      s->queue.pop_front();
+      lock.unlock();
+      detail::deliver(std::move(handler), result<node_event>(std::move(e)));
+      return;
+    }
+    if (s->closed) {
+      lock.unlock();
+      detail::deliver(std::move(handler),
+                      result<node_event>(error_info(error::shutting_down, "the subscription is closed")));
+      return;
+    }
+    s->waiter.emplace(std::move(handler));
+  };
   auto r = co_await asio::async_initiate<const asio::use_awaitable_t<>, void(result<node_event>)>(init, asio::use_awaitable);
   co_return r;
 }

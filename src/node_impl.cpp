@@ -170,6 +170,8 @@ struct cancel_request {
 }  // namespace
 
 void node_impl::request(message req, std::chrono::milliseconds timeout, request_completion handler) {
+  // The slot of the type-erased handler (a layer over the caller's own slot that lets every
+  // cancellation type through).
   auto slot = asio::get_associated_cancellation_slot(handler);
   auto call = std::make_shared<call_state>(std::move(handler));
   if (slot.is_connected()) slot.template emplace<cancel_request>(weak_from_this(), call);
@@ -425,14 +427,13 @@ asio::awaitable<void> node_impl::supervise() {
     attempt_no = 0;
     conn = std::move(c).value();
     stats.connections.fetch_add(1, std::memory_order_relaxed);
-    stats.resent.fetch_add(table.requeue_written(), std::memory_order_relaxed);
     set_state(connection_state::connected);
     emit(event::connected{});
     complete_connect_waiters(result<void>(outcome::success()));
     error_info reason = co_await conn->run();
     conn.reset();
     // Requests written but unanswered go out again, with the same requestId, once reconnected.
-    table.requeue_written();
+    stats.resent.fetch_add(table.requeue_written(), std::memory_order_relaxed);
     if (stopping) {
       emit(event::disconnected{reason});
       break;

@@ -10,6 +10,7 @@
 #include <neolith/daemon_node.hpp>
 #include <neolith/json.hpp>
 
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -64,18 +65,22 @@ awaitable<std::vector<result<session>>> spawn_many(daemon_node& node, int n, std
   for (int i = 0; i < n; ++i) {
     asio::co_spawn(
         ex,
-        [](daemon_node& node, session_spawn_request r) -> awaitable<result<session>> {
-          co_return co_await node.spawn_session(std::move(r));
-        }(node, make_spawn(prefix + std::to_string(i))),
-        [&, i](std::exception_ptr, result<session> r) {
-          slots[static_cast<std::size_t>(i)].emplace(std::move(r));
+        [](daemon_node& node, session_spawn_request r, std::optional<result<session>>& slot, int& done, int n,
+           asio::steady_timer& all_done) -> awaitable<void> {
+          auto res = co_await node.spawn_session(std::move(r));
+          slot.emplace(std::move(res));
           if (++done == n) all_done.cancel();
-        });
+        }(node, make_spawn(prefix + std::to_string(i)), slots[static_cast<std::size_t>(i)], done, n, all_done),
+        asio::detached);
   }
   while (done < n) co_await all_done.async_wait(asio::as_tuple(use_awaitable));
   std::vector<result<session>> out;
   for (auto& s : slots) out.push_back(std::move(*s));
   co_return out;
+}
+
+awaitable<void> collect(awaitable<std::vector<result<session>>> a, std::optional<std::vector<result<session>>>& out) {
+  out.emplace(co_await std::move(a));
 }
 
 }  // namespace
@@ -96,8 +101,7 @@ BOOST_AUTO_TEST_CASE(link_cut_mid_request_resends_with_the_same_ids_and_nothing_
 
   constexpr int n = 20;
   std::optional<std::vector<result<session>>> results;
-  asio::co_spawn(ioc, spawn_many(node, n, "cut-"),
-                 [&](std::exception_ptr, std::vector<result<session>> r) { results.emplace(std::move(r)); });
+  asio::co_spawn(ioc, collect(spawn_many(node, n, "cut-"), results), asio::detached);
   // Every spawn reached the daemon and is being executed; then the link is cut.
   BOOST_TEST_REQUIRE(run_until(ioc, [&] { return daemon.server()->stats().spawns_executed == n; }, 5s));
   proxy.cut();
@@ -125,8 +129,7 @@ BOOST_AUTO_TEST_CASE(daemon_killed_mid_request_and_restarted) {
   BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
   constexpr int n = 10;
   std::optional<std::vector<result<session>>> results;
-  asio::co_spawn(ioc, spawn_many(node, n, "kill-"),
-                 [&](std::exception_ptr, std::vector<result<session>> r) { results.emplace(std::move(r)); });
+  asio::co_spawn(ioc, collect(spawn_many(node, n, "kill-"), results), asio::detached);
   BOOST_TEST_REQUIRE(run_until(ioc, [&] { return node.statistics().frames_sent >= static_cast<std::uint64_t>(n); }, 5s));
   daemon.kill();  // a crash: its sessions and its idempotency window are gone with it
   BOOST_TEST(run_until(ioc, [&] { return node.state() == connection_state::reconnecting; }, 5s));
