@@ -2,10 +2,14 @@
 #ifndef NEOLITH_NEOLITH_HPP
 #define NEOLITH_NEOLITH_HPP
 
+#include <neolith/daemon_node.hpp>
 #include <neolith/daemon_options.hpp>
 #include <neolith/daemon_server.hpp>
 #include <neolith/error.hpp>
 #include <neolith/json.hpp>
+#include <neolith/node_endpoint.hpp>
+#include <neolith/node_events.hpp>
+#include <neolith/node_options.hpp>
 #include <neolith/protocol.hpp>
 #include <neolith/session_runner.hpp>
 #include <neolith/types.hpp>
