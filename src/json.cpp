@@ -118,7 +118,11 @@ result<void> read(const json_value& v, bool& out) {
 
 result<void> read(const json_value& v, double& out) {
   switch (v.kind()) {
-    case boost::json::kind::double_: out = v.get_double(); return outcome::success();
+    case boost::json::kind::double_:
+      // 1e999 parses as infinity, which no JSON writer can write back.
+      if (!std::isfinite(v.get_double())) return leaf_error(error::number_out_of_range, "the number is too large");
+      out = v.get_double();
+      return outcome::success();
     case boost::json::kind::int64: out = static_cast<double>(v.get_int64()); return outcome::success();
     case boost::json::kind::uint64: out = static_cast<double>(v.get_uint64()); return outcome::success();
     default: return type_error("a number", v);
@@ -158,11 +162,38 @@ result<void> read_integer(const json_value& v, Int& out) {
 result<void> read(const json_value& v, std::int64_t& out) { return read_integer(v, out); }
 result<void> read(const json_value& v, int& out) { return read_integer(v, out); }
 
+json_value copy_json(const json_value& v, boost::json::storage_ptr sp) {
+  switch (v.kind()) {
+    case boost::json::kind::double_:
+      // Boost.JSON reads 1e999 as infinity but would write it as `Infinity`, which is not
+      // JSON; JavaScript's JSON.stringify writes non-finite numbers as null, and so do we.
+      if (!std::isfinite(v.get_double())) return json_value(nullptr, std::move(sp));
+      return json_value(v.get_double(), std::move(sp));
+    case boost::json::kind::array: {
+      const boost::json::array& from = v.get_array();
+      json_value out(boost::json::array_kind, std::move(sp));
+      boost::json::array& to = out.get_array();
+      to.reserve(from.size());
+      for (const auto& e : from) to.push_back(copy_json(e, to.storage()));
+      return out;
+    }
+    case boost::json::kind::object: return json_value(copy_object(v.get_object(), std::move(sp)));
+    default: return json_value(v, std::move(sp));
+  }
+}
+
+json_object copy_object(const json_object& from, boost::json::storage_ptr sp) {
+  json_object to(std::move(sp));
+  to.reserve(from.size());
+  for (const auto& kv : from) to.emplace(kv.key(), copy_json(kv.value(), to.storage()));
+  return to;
+}
+
 result<void> read(const json_value& v, json_object& out) {
   const json_object* o = v.if_object();
   if (o == nullptr) return type_error("an object", v);
   // Copy into the default storage: `v` may live in a decoder's short-lived arena.
-  out = json_object(*o, boost::json::storage_ptr());
+  out = copy_object(*o, boost::json::storage_ptr());
   return outcome::success();
 }
 
@@ -340,7 +371,7 @@ void put(json_object& o, std::string_view key, const T& x) {
 void put_number(json_object& o, std::string_view key, double d) { o.emplace(key, number_to_json(d)); }
 
 void put_copy(json_object& o, std::string_view key, const json_object& x) {
-  o.emplace(key, boost::json::value(x, o.storage()));
+  o.emplace(key, detail::copy_object(x, o.storage()));
 }
 
 template <class T>

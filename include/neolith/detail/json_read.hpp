@@ -43,6 +43,11 @@ error_info finish_path(error_info e);
 /// `s` quoted for a message, shortened to a reasonable length.
 std::string quoted(std::string_view s);
 
+/// A deep copy of `v` into `sp`, with non-finite numbers (Boost.JSON reads 1e999 as infinity)
+/// written as null, as JavaScript's JSON.stringify does: the copy always serializes to JSON.
+json_value copy_json(const json_value& v, boost::json::storage_ptr sp);
+json_object copy_object(const json_object& from, boost::json::storage_ptr sp);
+
 /// The field `key` of `o`, or nullptr when absent or `null` (readers treat null as absent).
 inline const json_value* find_field(const json_object& o, std::string_view key) noexcept {
   const json_value* v = o.if_contains(key);
