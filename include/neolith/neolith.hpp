@@ -7,6 +7,7 @@
 #include <neolith/daemon_server.hpp>
 #include <neolith/error.hpp>
 #include <neolith/json.hpp>
+#include <neolith/metrics.hpp>
 #include <neolith/node_endpoint.hpp>
 #include <neolith/node_events.hpp>
 #include <neolith/node_options.hpp>
