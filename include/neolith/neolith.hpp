@@ -2,6 +2,7 @@
 #ifndef NEOLITH_NEOLITH_HPP
 #define NEOLITH_NEOLITH_HPP
 
+#include <neolith/circuit_breaker.hpp>
 #include <neolith/daemon_node.hpp>
 #include <neolith/daemon_options.hpp>
 #include <neolith/daemon_server.hpp>
