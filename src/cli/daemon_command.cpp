@@ -1,8 +1,8 @@
 // `neolith daemon`: runs a daemon node (neolith::daemon_server) until SIGINT/SIGTERM.
+#include "cli_options.hpp"
 #include "commands.hpp"
 
 #include <neolith/daemon_server.hpp>
-#include <neolith/detail/daemon_auth.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -30,30 +30,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-struct usage_error {
-  std::string message;
-};
-
-template <class T>
-T parse_number(std::string_view opt, std::string_view v, T min, T max) {
-  T out{};
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc{} || p != v.data() + v.size() || out < min || out > max)
-    throw usage_error{std::string(opt) + ": expected an integer from " + std::to_string(min) + " to " +
-                      std::to_string(max) + ", got '" + std::string(v) + "'"};
-  return out;
-}
-
-std::chrono::milliseconds parse_ms(std::string_view opt, std::string_view v, long long min) {
-  return std::chrono::milliseconds(parse_number<long long>(opt, v, min, 24LL * 3600 * 1000 * 365));
-}
-
-session_type parse_type(std::string_view opt, std::string_view v) {
-  auto t = parse_session_type(v);
-  if (!t) throw usage_error{std::string(opt) + ": unknown session type '" + std::string(v) + "' (claude-code, claude-flow)"};
-  return *t;
-}
-
 void parse_listen(std::string_view v, daemon_options& o) {
   std::string_view host, port;
   if (v.starts_with("[")) {
@@ -72,17 +48,6 @@ void parse_listen(std::string_view v, daemon_options& o) {
   if (host.empty()) throw usage_error{"--listen: the host is empty"};
   o.host = std::string(host);
   o.port = parse_number<std::uint16_t>("--listen port", port, 0, 65535);
-}
-
-std::string read_token_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw usage_error{"--token-file: cannot read '" + path + "'"};
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string token(detail::token_from_file_content(content));
-  if (token.empty()) throw usage_error{"--token-file: '" + path + "' holds no token"};
-  if (token.find_first_of("\r\n") != std::string::npos)
-    throw usage_error{"--token-file: '" + path + "' holds more than one line"};
-  return token;
 }
 
 struct parsed {
