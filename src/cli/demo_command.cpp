@@ -173,7 +173,7 @@ int demo_command(args a) {
   } catch (const std::exception& e) {
     // Resources the demo could not even set up (threads, descriptors...).
     std::fflush(stdout);
-    std::fprintf(stderr, "neolith demo: error: %s\n", e.what());
+    std::fprintf(stderr, "neolith demo: error: cannot set up the demo: %s\n", e.what());
     return 1;
   }
 }
