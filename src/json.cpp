@@ -6,6 +6,7 @@
 #include <boost/json/value_to.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <utility>
@@ -146,7 +147,9 @@ result<void> read_integer(const json_value& v, Int& out) {
     case boost::json::kind::double_: {
       const double d = v.get_double();
       if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || std::trunc(d) != d) {
-        return leaf_error(error::number_out_of_range, "expected an integer, got " + std::to_string(d));
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", d);
+        return leaf_error(error::number_out_of_range, std::string("expected an integer, got ") + buf);
       }
       x = static_cast<std::int64_t>(d);
       break;

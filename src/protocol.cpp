@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -238,9 +239,14 @@ struct decoder::impl {
 
   // The parsed tree lives in `arena` (spilling to the heap for large messages) and is
   // discarded after each message; the parser's temporary stack lives in `stack`.
+  //
+  // The resource is re-created for every message rather than `release()`d: in Boost 1.81,
+  // release() does not reset the size of the next heap block, which doubles with every block
+  // ever allocated, so a long-lived resource fails with bad_alloc after a few dozen messages
+  // that spill out of the arena.
   alignas(std::max_align_t) unsigned char arena[arena_size];
   alignas(std::max_align_t) unsigned char stack[stack_size];
-  boost::json::monotonic_resource resource{arena, arena_size};
+  std::optional<boost::json::monotonic_resource> resource;
   boost::json::parser parser;
 
   explicit impl(const decode_options& o)
@@ -273,12 +279,13 @@ result<message> decoder::decode(std::string_view text) {
     impl& i;
     ~arena_release() {
       i.parser.reset();
-      i.resource.release();
+      i.resource.reset();
     }
   } release_guard{*impl_};
 
   boost::system::error_code ec;
-  impl_->parser.reset(boost::json::storage_ptr(&impl_->resource));
+  impl_->resource.emplace(impl_->arena, impl::arena_size);
+  impl_->parser.reset(boost::json::storage_ptr(&*impl_->resource));
   const std::size_t consumed = impl_->parser.write(text.data(), text.size(), ec);
   if (ec) {
     if (ec == boost::json::error::too_deep) {

@@ -180,8 +180,13 @@ namespace detail {
 
 std::size_t format_timestamp_to(char* buf, timestamp t) noexcept {
   const std::int64_t ms = t.time_since_epoch().count();
-  const std::int64_t days = floor_div(ms, ms_per_day);
-  const std::int64_t in_day = ms - days * ms_per_day;
+  // Floor division without overflow, even for the extremes of int64.
+  std::int64_t days = ms / ms_per_day;
+  std::int64_t in_day = ms % ms_per_day;
+  if (in_day < 0) {
+    in_day += ms_per_day;
+    --days;
+  }
   const civil d = civil_from_days(days);
   char* p = buf;
   if (d.year >= 0 && d.year <= 9999) {

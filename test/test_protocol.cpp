@@ -478,8 +478,8 @@ BOOST_AUTO_TEST_CASE(field_errors_name_the_field_and_keep_the_envelope) {
   // Numbers.
   check_bad(R"({"type":"node_info","nodeId":"n","version":"v","protocolVersion":1.5,"capabilities":{}})", error::number_out_of_range, "protocolVersion: ", std::nullopt, "node_info");
   check_bad(R"({"type":"node_info","nodeId":"n","version":"v","protocolVersion":4294967297,"capabilities":{}})", error::number_out_of_range, "protocolVersion: 4294967297 is out of range", std::nullopt, "node_info");
-  check_bad(R"({"type":"heartbeat_ack","timestamp":1.5})", error::number_out_of_range, "timestamp: expected an integer", std::nullopt, "heartbeat_ack");
-  check_bad(R"({"type":"heartbeat_ack","timestamp":1e300})", error::number_out_of_range, "timestamp: ", std::nullopt, "heartbeat_ack");
+  check_bad(R"({"type":"heartbeat_ack","timestamp":1.5})", error::number_out_of_range, "timestamp: expected an integer, got 1.5", std::nullopt, "heartbeat_ack");
+  check_bad(R"({"type":"heartbeat_ack","timestamp":1e300})", error::number_out_of_range, "timestamp: expected an integer, got 1.0000000000000001e+300", std::nullopt, "heartbeat_ack");
   check_bad(R"({"type":"heartbeat_ack","timestamp":18446744073709551615})", error::number_out_of_range, "timestamp: 18446744073709551615 is too large", std::nullopt, "heartbeat_ack");
   check_bad(R"({"type":"heartbeat","timestamp":8640000000000001})", error::number_out_of_range, "timestamp: a date must be within", std::nullopt, "heartbeat");
   check_bad(R"({"type":"heartbeat","timestamp":-8640000000000001})", error::number_out_of_range, "timestamp: ", std::nullopt, "heartbeat");
@@ -586,6 +586,9 @@ BOOST_AUTO_TEST_CASE(decoder_reuses_its_memory) {
   // A large message spills from the arena to the heap, and the arena is reused afterwards.
   const auto big = encode(samples::many_sessions(100));
   BOOST_TEST_REQUIRE(d.decode(big).has_value());
+  // Many of them in a row: the heap blocks do not grow from message to message (Boost 1.81's
+  // monotonic_resource::release() keeps doubling them, up to bad_alloc after a few dozen).
+  for (int i = 0; i < 200; ++i) BOOST_TEST_REQUIRE(d.decode(big).has_value());
   before = allocations.load();
   for (int i = 0; i < 10; ++i) BOOST_TEST_REQUIRE(d.decode(small).has_value());
   BOOST_TEST(allocations.load() - before == 0);
