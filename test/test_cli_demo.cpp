@@ -165,8 +165,15 @@ BOOST_AUTO_TEST_CASE(the_demo_walks_through_every_step_and_exits_0) {
   const auto summary = *find_line(lines, {"== Latency summary"});
   const auto header = find_line(lines, {"operation", "calls", "p50 ms", "p99 ms", "max ms"}, summary);
   BOOST_TEST_REQUIRE(header.has_value(), r.out);
-  check_latency_row(lines, *header, "get_health", 300);
-  check_latency_row(lines, *header, "get_session", 300);
+  // A few hundred reads, unless the burst's time budget ran out (a slow, loaded machine or a
+  // sanitizer build): then still enough for percentiles.
+  const auto burst = find_line(lines, {"get_health +", "get_session calls, round-robin over 3 nodes"});
+  BOOST_TEST_REQUIRE(burst.has_value(), r.out);
+  const std::size_t rounds = std::stoul(fields(lines[*burst]).at(0));
+  const bool cut_short = find_line(lines, {"the burst's time budget", "ran out"}).has_value();
+  BOOST_TEST((cut_short ? rounds >= 20u : rounds == 300u), "rounds: " << rounds);
+  check_latency_row(lines, *header, "get_health", rounds);
+  check_latency_row(lines, *header, "get_session", rounds);
   for (const char* op : {"connect", "get_node_info", "spawn_session", "get_sessions", "restore_session",
                          "terminate_session"})
     check_latency_row(lines, *header, op, 1);
@@ -189,7 +196,7 @@ BOOST_AUTO_TEST_CASE(quiet_prints_only_the_summary) {
   BOOST_TEST(!contains(r.out, "== 1. Cluster"), r.out);
   const auto header = find_line(lines, {"operation", "p50 ms", "p99 ms"});
   BOOST_TEST_REQUIRE(header.has_value(), r.out);
-  check_latency_row(lines, *header, "get_health", 40);
+  check_latency_row(lines, *header, "get_health", 20);
   BOOST_TEST(find_line(lines, {"demo completed in"}).has_value());
 }
 

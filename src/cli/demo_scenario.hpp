@@ -34,6 +34,8 @@ class step_failed : public std::runtime_error {
 struct scenario_options {
   /// get_health and get_session calls each in the latency burst.
   std::size_t latency_calls = 300;
+  /// The latency burst stops early when it has run this long (a slow or loaded machine).
+  std::chrono::milliseconds burst_budget{8000};
   /// Reconnection attempts to let fail (and show) before the stopped daemon is started again.
   int outage_attempts = 3;
   /// Bound of every wait for a condition (a daemon stopping, a reconnection...).
