@@ -110,8 +110,8 @@ BOOST_AUTO_TEST_CASE(proc_stat_and_meminfo_parsing) {
   BOOST_TEST(s.memory_usage() <= 100.0);
 }
 
-BOOST_AUTO_TEST_CASE(health_thresholds) {
-  const health_thresholds t;
+BOOST_AUTO_TEST_CASE(health_status_thresholds) {
+  const neolith::health_thresholds t;
   BOOST_TEST((classify_health(t, 10, 20, 0, 10, 1) == node_status::healthy));
   BOOST_TEST((classify_health(t, 85, 20, 0, 10, 1) == node_status::degraded));
   BOOST_TEST((classify_health(t, 10, 90, 0, 10, 1) == node_status::degraded));

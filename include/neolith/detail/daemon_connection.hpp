@@ -78,7 +78,6 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
   boost::asio::steady_timer watchdog_;
   std::unique_ptr<boost::asio::steady_timer> delay_timer_;  ///< only with response_delay
   boost::beast::flat_buffer buffer_;
-  decoder decoder_;
 
   std::deque<out_item> outq_;
   std::size_t out_bytes_ = 0;
