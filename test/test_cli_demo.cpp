@@ -22,6 +22,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Sanitizer runtimes need descriptors of their own (UBSan checks a vptr through a pipe): with
+// the descriptor limit exhausted on purpose, they report false errors. The descriptor test
+// runs in the other builds.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+#else
+constexpr bool sanitized = false;
+#endif
+
 struct outcome {
   std::optional<int> exit_code;  ///< nullopt: still running at the deadline (then killed)
   std::string out;
@@ -238,7 +253,8 @@ BOOST_AUTO_TEST_CASE(past_its_time_limit_the_demo_stops_with_a_one_line_error) {
 
 // Too few file descriptors: a daemon cannot bind, a node cannot connect, an io_context cannot
 // be made... whichever step comes first fails, with one line on stderr and exit 1, quickly.
-BOOST_AUTO_TEST_CASE(a_failing_step_ends_the_demo_with_a_one_line_error) {
+BOOST_AUTO_TEST_CASE(a_failing_step_ends_the_demo_with_a_one_line_error,
+                     *boost::unit_test::enable_if<!sanitized>()) {
   for (int fds : {5, 9, 12, 15}) {
     BOOST_TEST_CONTEXT("ulimit -n " << fds) {
       const std::string script = "ulimit -n " + std::to_string(fds) + " && exec \"$0\" demo";

@@ -376,6 +376,7 @@ asio::awaitable<void> scenario::outage_and_reconnect() {
   begin("stop the daemon of " + id);
   out_.section("5. Outage: the daemon of " + id + " stops and starts again");
   const auto before = node(b).statistics();
+  const int reconnects_before = events_->count(id, "reconnecting");
   out_.line("  stopping the daemon of %s (graceful: connections closed with 1001, its sessions end)", id.c_str());
   const auto down_at = clock::now();
   daemons_.begin_stop(b);
@@ -425,9 +426,9 @@ asio::awaitable<void> scenario::outage_and_reconnect() {
   }
 
   begin("let " + id + " retry");
-  const int attempts = opts_.outage_attempts;
+  const int attempts = reconnects_before + opts_.outage_attempts;
   const std::function<bool()> retried = [this, attempts, &id] { return events_->count(id, "reconnecting") >= attempts; };
-  const std::string retry_what = strf("reconnection attempt %d of %s", attempts, id.c_str());
+  const std::string retry_what = strf("reconnection attempt %d of %s", opts_.outage_attempts, id.c_str());
   co_await wait_for(retried, retry_what);
   for (const auto& c : calls)
     if (c->done) fail(c->operation + " completed while the daemon was down: " + c->outcome);
