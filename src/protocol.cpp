@@ -175,6 +175,59 @@ constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_si
 
 error_info fail(error_info e) { return detail::finish_path(std::move(e)); }
 
+// The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, at most
+// U+10FFFF) at the start of `s`, or 0 when it is not one.
+std::size_t utf8_sequence(std::string_view s) noexcept {
+  const auto b = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  const auto cont = [&](std::size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && b(1) > 0x9F) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
+    if (c == 0xF4 && b(1) > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// Replaces every invalid UTF-8 byte of out[from..] by U+FFFD. Strings given by C++ code may
+// hold any bytes, but a text frame must be UTF-8 (a peer fails the connection with 1007);
+// JSON's structure is ASCII, so the replacement keeps the JSON valid.
+void make_valid_utf8(std::string& out, std::size_t from) {
+  std::size_t i = from;
+  while (i < out.size()) {
+    if (static_cast<unsigned char>(out[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence(std::string_view(out).substr(i));
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == out.size()) return;  // the common case: already valid
+  std::string fixed(out, 0, i);
+  fixed.reserve(out.size() + 16);
+  while (i < out.size()) {
+    const std::size_t n = utf8_sequence(std::string_view(out).substr(i));
+    if (n == 0) {
+      fixed += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      fixed.append(out, i, n);
+      i += n;
+    }
+  }
+  out = std::move(fixed);
+}
+
 }  // namespace
 
 // ===== Names and envelope ================================================================
@@ -215,6 +268,7 @@ void encode(const message& m, std::string& out) {
   build(m, o);
   boost::json::serializer sr;
   sr.reset(&o);
+  const std::size_t start = out.size();
   std::size_t chunk = 1024;
   while (!sr.done()) {
     const std::size_t old = out.size();
@@ -223,6 +277,7 @@ void encode(const message& m, std::string& out) {
     out.resize(old + written.size());
     chunk = std::min<std::size_t>(chunk * 2, 1 << 20);
   }
+  make_valid_utf8(out, start);
 }
 
 std::string encode(const message& m) {

@@ -276,6 +276,29 @@ BOOST_AUTO_TEST_CASE(large_and_unicode_messages_round_trip) {
   BOOST_TEST((std::get<msg::sessions_response>(list_back.value()) == list));
 }
 
+BOOST_AUTO_TEST_CASE(encode_always_writes_valid_utf8) {
+  // C++ strings may hold any bytes; the text frame must be UTF-8. Invalid bytes become U+FFFD.
+  const std::string bad = std::string("ok \xff|\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xe6\x97|") + "日本語 🚀";
+  msg::get_session m{std::string("r\x80"), bad};
+  const auto text = encode(m);
+  json::parser p;
+  boost::system::error_code ec;
+  p.write(text, ec);
+  BOOST_TEST(!ec, "invalid UTF-8 written: " << ec.message());
+  const auto back = decode(text);
+  BOOST_TEST_REQUIRE(back.has_value(), why(back));
+  const std::string r = "\xEF\xBF\xBD";
+  BOOST_TEST(std::get<msg::get_session>(back.value()).session_id ==
+             "ok " + r + "|" + r + r + "|" + r + r + r + "|" + r + r + r + r + "|" + r + r + "|日本語 🚀");
+  BOOST_TEST(request_id_of(back.value()).value() == "r" + r);
+  // Valid text, even with every kind of sequence, is written unchanged; a prefix is kept.
+  msg::get_session good{std::nullopt, "a\xc2\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xee\x80\x80"};
+  std::string out = "\xff prefix:";
+  encode(good, out);
+  BOOST_TEST(out == "\xff prefix:" + encode(good));
+  BOOST_TEST(std::get<msg::get_session>(decode(encode(good)).value()).session_id == good.session_id);
+}
+
 BOOST_AUTO_TEST_CASE(lenient_reading) {
   // Fields in any order, requestId anywhere, extra fields ignored, null read as absent.
   const auto r = decode(R"({"requestId":"r1","sessionId":"s1","extra":{"a":[1,2]},"type":"get_session","future":null})");
