@@ -125,6 +125,19 @@ BOOST_AUTO_TEST_CASE(node_info_health_heartbeat_shapes) {
   auto ack2 = c->request(hb, "hb2");
   BOOST_TEST_REQUIRE(ack2.has_value());
   BOOST_TEST(str(*ack2, "type") == "heartbeat_ack");
+
+  // Its timestamp and health are not interpreted: whatever they hold, the heartbeat is acked...
+  json::object odd = simple_request("heartbeat");
+  odd["timestamp"] = "not a date";
+  odd["health"] = json::array{1, 2};
+  auto ack3 = c->request(odd, "hb3");
+  BOOST_TEST_REQUIRE(ack3.has_value());
+  BOOST_TEST(str(*ack3, "type") == "heartbeat_ack");
+  // ...but a broken envelope is still an error.
+  BOOST_TEST_REQUIRE(!c->send_text(R"({"type":"heartbeat","requestId":5,"health":1})"));
+  auto bad = c->next_answer();
+  BOOST_TEST_REQUIRE(bad.has_value());
+  BOOST_TEST(str(*bad, "code") == "invalid_message");
 }
 
 BOOST_AUTO_TEST_CASE(spawn_get_terminate_list) {

@@ -8,7 +8,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/test/unit_test.hpp>
 
 namespace neolith::test {
 
@@ -164,13 +163,21 @@ std::optional<ws_message> ws_client::next(std::chrono::milliseconds timeout) {
 }
 
 std::optional<boost::json::object> ws_client::next_json(std::chrono::milliseconds timeout) {
+  // No Boost.Test macros here: clients may be driven from several test threads at once, and
+  // Boost.Test is not thread-safe. A message that is not a JSON object ends the wait and is
+  // reported by problem().
   auto m = next(timeout);
   if (!m) return std::nullopt;
-  BOOST_TEST_REQUIRE(m->text, "a binary message from the daemon");
+  if (!m->text) {
+    problem_ = "a binary message from the daemon";
+    return std::nullopt;
+  }
   error_code ec;
   auto v = boost::json::parse(m->data, ec);
-  BOOST_TEST_REQUIRE(!ec, "not JSON: " << m->data);
-  BOOST_TEST_REQUIRE(v.is_object(), "not a JSON object: " << m->data);
+  if (ec || !v.is_object()) {
+    problem_ = "not a JSON object: " + m->data.substr(0, 200);
+    return std::nullopt;
+  }
   return std::move(v.as_object());
 }
 

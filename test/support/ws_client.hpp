@@ -68,7 +68,8 @@ class ws_client {
   /// The next message, waiting at most `timeout`; nullopt on timeout or once the connection
   /// has ended (see `ended()`).
   std::optional<ws_message> next(std::chrono::milliseconds timeout = 5s);
-  /// The next text message parsed as a JSON object (a message that is not one fails the test).
+  /// The next text message parsed as a JSON object; nullopt on timeout, or when the message
+  /// is not a JSON object (see `problem()`).
   std::optional<boost::json::object> next_json(std::chrono::milliseconds timeout = 5s);
   /// The next JSON message whose "type" is not "heartbeat" (daemon heartbeats skipped).
   std::optional<boost::json::object> next_answer(std::chrono::milliseconds timeout = 5s);
@@ -87,6 +88,8 @@ class ws_client {
   boost::system::error_code end_error() const noexcept { return end_ec_; }
   /// The close frame received from the server (code 0 if none).
   boost::beast::websocket::close_reason close_reason() const;
+  /// What was wrong with the last message next_json() refused ("" when nothing).
+  const std::string& problem() const noexcept { return problem_; }
   /// Messages received so far and not yet taken.
   std::size_t queued() const noexcept { return inbox_.size(); }
 
@@ -105,6 +108,7 @@ class ws_client {
   boost::system::error_code end_ec_;
   int http_status_ = 0;
   std::string extensions_;
+  std::string problem_;
 };
 
 /// A raw HTTP request to 127.0.0.1:port: the response status (0 on failure) and body.
