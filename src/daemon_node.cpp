@@ -231,7 +231,7 @@ asio::awaitable<result<node_event>> event_subscription::receive() {
     // The type-erased handler has a cancellation slot of its own (layered over the
     // caller's); the cancellation handler goes there, before anything may complete it.
     auto slot = asio::get_associated_cancellation_slot(handler);
-    if (slot.is_connected()) slot.template emplace<cancel_receive>(s, ex);
+    if (slot.is_connected()) slot.template emplace<cancel_receive>(cancel_receive{s, ex});
     std::unique_lock lock(s->mutex);
     if (!s->queue.empty()) {
       node_event e = std::move(s->queue.front());

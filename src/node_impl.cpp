@@ -174,7 +174,7 @@ void node_impl::request(message req, std::chrono::milliseconds timeout, request_
   // cancellation type through).
   auto slot = asio::get_associated_cancellation_slot(handler);
   auto call = std::make_shared<call_state>(std::move(handler));
-  if (slot.is_connected()) slot.template emplace<cancel_request>(weak_from_this(), call);
+  if (slot.is_connected()) slot.template emplace<cancel_request>(cancel_request{weak_from_this(), call});
   asio::post(strand, [self = shared_from_this(), r = std::move(req), timeout, call]() mutable {
     self->submit(std::move(r), timeout, std::move(call));
   });
