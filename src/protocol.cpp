@@ -3,12 +3,14 @@
 #include <neolith/json.hpp>
 #include <neolith/protocol.hpp>
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parser.hpp>
 #include <boost/json/serializer.hpp>
 #include <boost/json/value_from.hpp>
+#include <boost/json/value_stack.hpp>
 
 #include <array>
+#include <charconv>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -288,6 +290,96 @@ std::string encode(const message& m) {
 
 // ===== Decoding ==========================================================================
 
+namespace {
+
+// The handler of Boost.JSON's own `parser` (detail/handler.hpp), except for doubles: Boost
+// 1.81 computes them as mantissa * 10^exponent in floating point, which can be one unit in the
+// last place off (it read "91.25888888888889", which JavaScript wrote, as a neighbour of the
+// double JavaScript meant). std::from_chars rounds correctly, so a number read from a
+// TypeScript peer is the number it sent, and encode -> decode is the identity.
+struct precise_handler {
+  static constexpr std::size_t max_object_size = boost::json::object::max_size();
+  static constexpr std::size_t max_array_size = boost::json::array::max_size();
+  static constexpr std::size_t max_key_size = boost::json::string::max_size();
+  static constexpr std::size_t max_string_size = boost::json::string::max_size();
+
+  boost::json::value_stack st;
+  std::string number;  // the parts of a number split across buffers (rare)
+
+  precise_handler(unsigned char* temp, std::size_t size) : st(boost::json::storage_ptr(), temp, size) {}
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) { return true; }
+  bool on_object_end(std::size_t n, boost::system::error_code&) {
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t n, boost::system::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_key(s);
+    return true;
+  }
+  bool on_string_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(boost::json::string_view s, boost::system::error_code&) {
+    number.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, boost::json::string_view, boost::system::error_code&) {
+    number.clear();
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, boost::json::string_view, boost::system::error_code&) {
+    number.clear();
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, boost::json::string_view s, boost::system::error_code&) {
+    const char* first = s.data();
+    const char* last = s.data() + s.size();
+    if (!number.empty()) {
+      number.append(s.data(), s.size());
+      first = number.data();
+      last = number.data() + number.size();
+    }
+    double exact = 0;
+    const auto r = std::from_chars(first, last, exact, std::chars_format::general);
+    // Out of range (1e999, 1e-999): keep Boost's infinity or zero, as JSON.parse does.
+    if (r.ec == std::errc() && r.ptr == last) d = exact;
+    number.clear();
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, boost::system::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(boost::system::error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(boost::json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
+};
+
+}  // namespace
+
 struct decoder::impl {
   static constexpr std::size_t arena_size = 32 * 1024;
   static constexpr std::size_t stack_size = 4 * 1024;
@@ -302,10 +394,19 @@ struct decoder::impl {
   alignas(std::max_align_t) unsigned char arena[arena_size];
   alignas(std::max_align_t) unsigned char stack[stack_size];
   std::optional<boost::json::monotonic_resource> resource;
-  boost::json::parser parser;
+  boost::json::basic_parser<precise_handler> parser;
 
-  explicit impl(const decode_options& o)
-      : parser(boost::json::storage_ptr(), parse_options_of(o), stack, stack_size) {}
+  explicit impl(const decode_options& o) : parser(parse_options_of(o), stack, stack_size) {}
+
+  // Parses one complete JSON text into `resource` (as boost::json::parser::write does).
+  std::size_t parse(std::string_view text, boost::system::error_code& ec) {
+    parser.reset();
+    parser.handler().number.clear();
+    parser.handler().st.reset(boost::json::storage_ptr(&*resource));
+    const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
+    if (!ec && n < text.size()) ec = boost::json::error::extra_data;
+    return n;
+  }
 
   static boost::json::parse_options parse_options_of(const decode_options& o) {
     boost::json::parse_options p;
@@ -334,14 +435,14 @@ result<message> decoder::decode(std::string_view text) {
     impl& i;
     ~arena_release() {
       i.parser.reset();
+      i.parser.handler().st.reset();
       i.resource.reset();
     }
   } release_guard{*impl_};
 
   boost::system::error_code ec;
   impl_->resource.emplace(impl_->arena, impl::arena_size);
-  impl_->parser.reset(boost::json::storage_ptr(&*impl_->resource));
-  const std::size_t consumed = impl_->parser.write(text.data(), text.size(), ec);
+  const std::size_t consumed = impl_->parse(text, ec);
   if (ec) {
     if (ec == boost::json::error::too_deep) {
       return error_info(error::nesting_too_deep,
@@ -350,7 +451,7 @@ result<message> decoder::decode(std::string_view text) {
     return error_info(error::invalid_json,
                       "invalid JSON at byte " + std::to_string(consumed) + ": " + ec.message());
   }
-  const json_value jv = impl_->parser.release();
+  const json_value jv = impl_->parser.handler().st.release();
 
   const json_object* o = jv.if_object();
   if (o == nullptr) {

@@ -14,6 +14,9 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <cmath>
+#include <cstring>
+#include <random>
 #include <cstdlib>
 #include <fstream>
 #include <new>
@@ -274,6 +277,54 @@ BOOST_AUTO_TEST_CASE(large_and_unicode_messages_round_trip) {
   const auto list_back = decode(encode(list));
   BOOST_TEST_REQUIRE(list_back.has_value());
   BOOST_TEST((std::get<msg::sessions_response>(list_back.value()) == list));
+}
+
+BOOST_AUTO_TEST_CASE(numbers_are_read_exactly) {
+  // Boost 1.81's parser reads some doubles one unit in the last place off; the decoder rounds
+  // correctly, so what JavaScript writes is read as the number it meant (found by fuzz_decode).
+  const auto cpu = [](std::string_view number) {
+    const std::string text = R"({"type":"health_response","health":{"status":"healthy","cpuUsage":)" + std::string(number) +
+                             R"(,"memoryUsage":1,"activeSessions":1,"responseTime":1,"lastHeartbeat":"2026-11-29","uptime":1}})";
+    const auto r = decode(text);
+    BOOST_TEST_REQUIRE(r.has_value(), why(r));
+    return std::get<msg::health_response>(r.value()).health.cpu_usage;
+  };
+  BOOST_TEST(cpu("91.25888888888889") == 91.25888888888889);
+  BOOST_TEST(cpu("9.125888888888889E1") == 91.25888888888889);
+  BOOST_TEST(cpu("91.258888888888888888888888888888888888888888888") == 91.258888888888888888888888888888888888888888888);
+  BOOST_TEST(cpu("0.1") == 0.1);
+  BOOST_TEST(cpu("2.2250738585072014e-308") == 2.2250738585072014e-308);
+  BOOST_TEST(cpu("5e-324") == 5e-324);
+  BOOST_TEST(cpu("1.7976931348623157e308") == 1.7976931348623157e308);
+  BOOST_TEST(cpu("1e-999") == 0.0);  // underflow: zero, as JSON.parse
+  BOOST_TEST(cpu("-1e-400") == 0.0);
+  BOOST_TEST(cpu("123456789012345678901234567890") == 123456789012345678901234567890.0);
+
+  // Random doubles of every magnitude: encode writes the shortest form, decode reads it back
+  // bit for bit.
+  std::mt19937_64 rng(20261129);
+  decoder d;
+  int checked = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::uint64_t bits = rng();
+    double x = 0;
+    std::memcpy(&x, &bits, sizeof x);
+    if (!std::isfinite(x) || x == 0) continue;
+    msg::health_response m;
+    m.health.cpu_usage = x;
+    const auto back = d.decode(encode(m));
+    BOOST_TEST_REQUIRE(back.has_value(), why(back));
+    const double y = std::get<msg::health_response>(back.value()).health.cpu_usage;
+    BOOST_TEST_REQUIRE(std::memcmp(&x, &y, sizeof x) == 0, "lost precision: " << encode(m));
+    ++checked;
+  }
+  BOOST_TEST(checked > 19000);
+  // The fuzzer's finding, end to end.
+  const auto found = decode(R"({"type":"health_response","health":{"status":"degraded","cpuUsage":91.258888888888888888888888888888888888888888888,"memoryUsage":77.5,"activeSessions":10,"responseTime":12,"lastHeartbeat":"2026-11-29T08:47:57.123Z","uptime":86400},"requestId":"r"})");
+  BOOST_TEST_REQUIRE(found.has_value());
+  const auto again = decode(encode(found.value()));
+  BOOST_TEST_REQUIRE(again.has_value());
+  BOOST_TEST((again.value() == found.value()));
 }
 
 BOOST_AUTO_TEST_CASE(encode_always_writes_valid_utf8) {
