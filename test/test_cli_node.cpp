@@ -432,6 +432,18 @@ BOOST_AUTO_TEST_CASE(unreachable_daemon_exits_1_quickly) {
   BOOST_TEST(contains(err, "(connect_failed)"), err);
 }
 
+BOOST_AUTO_TEST_CASE(silent_daemon_hits_the_connect_timeout) {
+  // A listener that never accepts: TCP connects (the backlog), the upgrade is never answered.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor silent(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto t0 = clock_type::now();
+  const std::string err = failing(
+      {url_of(silent.local_endpoint().port()), "info", "--connect-timeout-ms", "200", "--max-attempts", "0"}, 1);
+  const auto took = clock_type::now() - t0;
+  BOOST_TEST(contains(err, "(connect_timeout)"), err);
+  BOOST_TEST((took >= milliseconds(200) && took < milliseconds(5000)));
+}
+
 BOOST_AUTO_TEST_CASE(oneshot_waits_through_reconnection_attempts) {
   // The daemon comes up after the first attempts failed: the command still succeeds.
   restartable_daemon d;
@@ -598,6 +610,23 @@ BOOST_AUTO_TEST_CASE(jsonl_requests_run_concurrently) {
   for (const auto& id : ids) BOOST_TEST(seen.count(json::serialize(id)) == 1u, id);
 }
 
+BOOST_AUTO_TEST_CASE(jsonl_max_inflight_pauses_reading) {
+  // At most 2 requests run at once, each answered after 300 ms: 6 requests take at least three
+  // rounds, and all are answered.
+  auto opts = test_daemon_options();
+  opts.response_delay = milliseconds(300);
+  daemon_fixture d(opts);
+  jsonl_process j(jsonl_args(d.port(), {"--max-inflight", "2"}));
+  j.event("connected");
+  std::string batch;
+  for (int i = 0; i < 6; ++i) batch += line_of(request_line(i, "get_sessions"));
+  const auto t0 = clock_type::now();
+  j.send(batch);
+  for (int i = 0; i < 6; ++i) BOOST_TEST(code_of(j.result(i)) == "ok");
+  BOOST_TEST((clock_type::now() - t0 >= milliseconds(900)));
+  BOOST_TEST(j.finish() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(jsonl_malformed_lines_get_invalid_request_and_the_run_goes_on) {
   daemon_fixture d;
   jsonl_process j(jsonl_args(d.port(), {"--max-line-bytes", "200"}));
@@ -747,6 +776,45 @@ BOOST_AUTO_TEST_CASE(jsonl_reconnects_after_the_daemon_restarts) {
   j.send(request_line("after", "get_node_info"));
   BOOST_TEST(code_of(j.result("after")) == "ok");
   BOOST_TEST(j.finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(jsonl_heartbeat_options_reach_the_node) {
+  // Every answer (heartbeat acks too) is held back 3 s: with a 150 ms heartbeat timeout the
+  // node declares the connection dead.
+  auto opts = test_daemon_options();
+  opts.response_delay = milliseconds(3000);
+  daemon_fixture d(opts);
+  jsonl_process j({url_of(d.port()), "--jsonl", "--heartbeat-interval-ms", "20", "--heartbeat-timeout-ms", "150",
+                   "--backoff-base-ms", "5000", "--max-attempts", "1"});
+  j.event("connected");
+  const auto t0 = clock_type::now();
+  const auto lost = j.event("disconnected");
+  BOOST_TEST(lost.at("reason").at("code") == "heartbeat_timeout");
+  BOOST_TEST((clock_type::now() - t0 < milliseconds(2500)));
+  BOOST_TEST(j.event("reconnecting").at("delayMs") == 5000);
+  BOOST_TEST(j.finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(jsonl_default_line_limit_is_16_mib) {
+  daemon_fixture d;
+  jsonl_process j(jsonl_args(d.port()));
+  std::string huge = R"({"id": "huge", "op": "get_health", "pad": ")";
+  huge.append((std::size_t{16} << 20) + 1 - huge.size() - 2, 'x');
+  huge += "\"}";
+  BOOST_TEST_REQUIRE(huge.size() == (std::size_t{16} << 20) + 1);
+  std::string just_fits = R"({"id": "fits", "op": "get_node_info", "pad": ")";
+  just_fits.append((std::size_t{16} << 20) - just_fits.size() - 2, 'y');
+  just_fits += "\"}";
+  BOOST_TEST_REQUIRE(just_fits.size() == (std::size_t{16} << 20));
+  j.send(huge + "\n" + just_fits + "\n" + line_of(request_line("next", "get_node_info")));
+  BOOST_TEST(code_of(j.result("next")) == "ok");
+  BOOST_TEST(code_of(j.result("fits")) == "ok");
+  BOOST_TEST(j.finish() == 0);
+  const auto results = j.results();
+  BOOST_TEST_REQUIRE(results.size() == 3u);
+  BOOST_TEST(results[0].at("id") == nullptr);
+  BOOST_TEST(code_of(results[0]) == "invalid_request");
+  BOOST_TEST(contains(std::string(results[0].at("error").at("message").as_string()), "line 1 is longer than 16777216 bytes"));
 }
 
 BOOST_AUTO_TEST_CASE(jsonl_daemon_pushes_are_message_events) {
