@@ -1,5 +1,6 @@
 #include <neolith/detail/daemon_auth.hpp>
 #include <neolith/detail/daemon_connection.hpp>
+#include <neolith/detail/ws_frame.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -66,7 +67,6 @@ daemon_connection::daemon_connection(std::shared_ptr<daemon_server::impl> server
       core_(*server_->core),
       ws_(std::move(socket)),
       wake_(ws_.get_executor()),
-      gate_(ws_.get_executor()),
       watchdog_(ws_.get_executor()),
       last_activity_(clock::now()),
       guard_(server_) {}
@@ -139,7 +139,7 @@ asio::awaitable<bool> daemon_connection::upgrade() {
   http::request_parser<http::string_body> parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(64 * 1024);
-  auto& sock = ws_.next_layer();
+  auto& sock = ws_.next_layer().next_layer();
   auto [ec, n] = co_await http::async_read_header(sock, buffer_, parser, use_tuple);
   (void)n;
 
@@ -168,6 +168,8 @@ asio::awaitable<bool> daemon_connection::upgrade() {
   auto [aec] = co_await ws_.async_accept(req, use_tuple);
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > keep_buffer_bytes) buffer_.shrink_to_fit();
+  // From now on answers wait while the reader is busy and leave when it reads again.
+  if (!aec) ws_.next_layer().auto_cork(true);
   co_return !aec;
 }
 
@@ -182,17 +184,19 @@ void daemon_connection::configure_stream() {
   ws_.auto_fragment(false);
   // Pings (and pongs) from the client count as activity for the heartbeat timeout.
   ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_activity_ = clock::now(); });
+  // A failed socket write ends the connection (answers are written without a write operation
+  // that could report it).
+  ws_.next_layer().on_error([this](const beast::error_code&) { hard_close(); });
 }
 
 asio::awaitable<void> daemon_connection::read_loop() {
   const daemon_options& o = server_->opts;
   while (!hard_closed_) {
-    if (out_bytes_ > o.max_outbound_bytes && !closing_) {
-      // Backpressure: the peer does not read its answers; stop reading its requests.
-      gate_waiting_ = true;
-      gate_.expires_at(clock::time_point::max());
-      co_await gate_.async_wait(use_tuple);
-      gate_waiting_ = false;
+    if (ws_.next_layer().buffered() > o.max_outbound_bytes && !closing_) {
+      // Backpressure: the peer does not read its answers; stop reading its requests until
+      // the socket has taken half of them (a failed write ends the wait with an error).
+      auto [gec] = co_await ws_.next_layer().async_wait_below(o.max_outbound_bytes / 2, use_tuple);
+      if (gec) break;
       last_activity_ = clock::now();
       continue;
     }
@@ -226,8 +230,9 @@ asio::awaitable<void> daemon_connection::read_loop() {
   }
 }
 
+// Data frames never pass through here (enqueue() writes them); the writer waits for the
+// close, which Beast writes after every frame already appended.
 asio::awaitable<void> daemon_connection::write_loop(std::shared_ptr<daemon_connection> self) {
-  const std::size_t low_water = server_->opts.max_outbound_bytes / 2;
   try {
     while (!hard_closed_) {
       if (outq_.empty()) {
@@ -238,19 +243,9 @@ asio::awaitable<void> daemon_connection::write_loop(std::shared_ptr<daemon_conne
       }
       out_item item = std::move(outq_.front());
       outq_.pop_front();
-      out_bytes_ -= item.text().size();
-      if (gate_waiting_ && out_bytes_ <= low_water) gate_.cancel();
       if (item.is_close) {
         auto [ec] = co_await ws_.async_close(item.reason, use_tuple);
         if (ec) hard_close();
-        break;
-      }
-      ws_.text(true);
-      const std::string_view t = item.text();
-      auto [ec, n] = co_await ws_.async_write(asio::buffer(t.data(), t.size()), use_tuple);
-      (void)n;
-      if (ec) {
-        hard_close();
         break;
       }
     }
@@ -260,8 +255,6 @@ asio::awaitable<void> daemon_connection::write_loop(std::shared_ptr<daemon_conne
   }
   writer_done_ = true;
   outq_.clear();
-  out_bytes_ = 0;
-  if (gate_waiting_) gate_.cancel();
   maybe_finish();
   (void)self;
 }
@@ -302,14 +295,24 @@ void daemon_connection::arm_delay() {
 
 void daemon_connection::enqueue(out_item item) {
   if (hard_closed_ || writer_done_ || (closing_ && !item.is_close)) return;
-  out_bytes_ += item.text().size();
-  if (out_bytes_ > server_->opts.max_outbound_bytes_hard) {
-    server_->log("connection: the peer does not read its messages: disconnected");
-    hard_close();
+  if (item.is_close) {
+    outq_.push_back(std::move(item));
+    wake_.cancel();
     return;
   }
-  outq_.push_back(std::move(item));
-  wake_.cancel();
+  // Beast received or sent a close frame: no data frame may follow it.
+  if (!ws_.is_open()) return;
+  // A text frame, serialized straight into the socket's write buffer.
+  const std::string_view text = item.text();
+  auto& out = ws_.next_layer();
+  if (!out.append([&](std::vector<char>& b) { append_ws_frame(b, ws_opcode::text, text, std::nullopt); })) {
+    hard_close();  // a write already failed
+    return;
+  }
+  if (out.buffered() > server_->opts.max_outbound_bytes_hard) {
+    server_->log("connection: the peer does not read its messages: disconnected");
+    hard_close();
+  }
 }
 
 void daemon_connection::arm_watchdog(clock::time_point when) {
@@ -368,7 +371,6 @@ void daemon_connection::hard_close() {
   beast::error_code ec;
   beast::get_lowest_layer(ws_).close(ec);
   wake_.cancel();
-  gate_.cancel();
   watchdog_.cancel();
   if (delay_timer_) delay_timer_->cancel();
   delayed_.clear();

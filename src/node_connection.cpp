@@ -1,6 +1,9 @@
-// One WebSocket connection of a daemon_node: the upgrade, then a reader, a writer and a
-// heartbeat coroutine until one of them ends.
+// One WebSocket connection of a daemon_node: the upgrade, then a reader and a heartbeat
+// coroutine until one of them ends; frames are written as soon as they are queued, every
+// frame ready at that moment in one socket write (corked_stream).
 #include "node_impl.hpp"
+
+#include <neolith/detail/ws_frame.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/detail/prng.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -21,7 +25,6 @@ using tcp = asio::ip::tcp;
 connection::connection(node_impl& node, asio::strand<asio::any_io_executor> ex)
     : node_(node),
       ws_(ex),
-      writer_signal_(ex),
       heartbeat_timer_(ex),
       liveness_(node.options.heartbeat_interval, node.options.heartbeat_timeout, steady::now()) {}
 
@@ -30,15 +33,7 @@ void connection::close(error_info reason) {
   boost::system::error_code ignored;
   beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
   beast::get_lowest_layer(ws_).socket().close(ignored);
-  writer_signal_.cancel();
   heartbeat_timer_.cancel();
-}
-
-void connection::wake_writer() { writer_signal_.cancel(); }
-
-void connection::send_control(std::string frame) {
-  control_.push_back(std::move(frame));
-  wake_writer();
 }
 
 namespace {
@@ -47,7 +42,78 @@ error_info io_error(error e, const char* what, const boost::system::error_code& 
   return error_info(e, std::string(what) + ": " + ec.message());
 }
 
+/// Bytes buffered for the socket above which the writer stops taking frames (they stay
+/// queued in the request table) until the socket has taken half of them.
+constexpr std::size_t write_limit = 256 * 1024;
+
+/// A client frame's masking key (RFC 6455 section 5.3: unpredictable, non-zero): Beast's own
+/// generator (ChaCha20, seeded from the system).
+std::uint32_t mask_key() {
+  static const auto generate = beast::websocket::detail::make_prng(true);
+  for (;;) {
+    if (const auto key = generate()) return key;
+  }
+}
+
+/// The decoder of the calling thread: a decoder keeps ~36 KiB of parse arena, so one per io
+/// thread rather than one per node keeps idle nodes small. It is used between two suspension
+/// points only (decode, then the decoded message is self-contained), so nodes sharing the
+/// thread never interleave on it.
+decoder& thread_decoder(std::size_t max_message_bytes) {
+  thread_local std::unique_ptr<decoder> d;
+  if (!d || d->options().max_message_bytes != max_message_bytes)
+    d = std::make_unique<decoder>(decode_options{max_message_bytes, max_json_depth});
+  return *d;
+}
+
 }  // namespace
+
+void connection::send_control(std::string frame) {
+  control_.push_back(std::move(frame));
+  wake_writer();
+}
+
+void connection::append_frame(std::string_view text) {
+  ws_.next_layer().append([&](std::vector<char>& out) { append_ws_frame(out, ws_opcode::text, text, mask_key()); });
+}
+
+void connection::wake_writer() {
+  if (!writing_ || write_waiting_ || reason_) return;
+  auto& out = ws_.next_layer();
+  if (out.write_error()) return;  // the error callback closes the connection
+  if (!ws_.is_open()) return;     // a close frame went out: no data frame may follow
+  // Everything ready now leaves in one socket write: cork, append, uncork.
+  out.cork();
+  while (out.buffered() <= write_limit) {
+    if (!control_.empty()) {
+      append_frame(control_.front());
+      control_.pop_front();
+      continue;
+    }
+    const auto h = node_.table.take_next_to_send();
+    if (!h) break;
+    append_frame(node_.table.get(*h)->frame);
+    node_.stats.frames_sent.fetch_add(1, std::memory_order_relaxed);
+  }
+  out.uncork();
+  if (out.buffered() > write_limit && (!control_.empty() || node_.table.has_queued())) {
+    // The daemon reads slower than we write: let the socket take half before going on.
+    write_waiting_ = true;
+    auto resume = [self = shared_from_this()](const boost::system::error_code& ec) {
+      self->write_waiting_ = false;
+      if (!ec) self->wake_writer();
+    };
+    out.async_wait_below(write_limit / 2, std::move(resume));
+  }
+}
+
+void connection::start_writer() {
+  writing_ = true;
+  ws_.next_layer().on_error([this](const boost::system::error_code& ec) {
+    close(io_error(error::connection_lost, "writing to the daemon failed", ec));
+  });
+  wake_writer();  // requests queued while (re)connecting go out now
+}
 
 asio::awaitable<result<void>> connection::open() {
   const auto& ep = node_.endpoint;
@@ -106,7 +172,8 @@ asio::awaitable<result<void>> connection::open() {
 asio::awaitable<error_info> connection::run() {
   using namespace asio::experimental::awaitable_operators;
   auto self = shared_from_this();
-  co_await (read_loop(self) || write_loop(self) || heartbeat_loop(self));
+  start_writer();
+  co_await (read_loop(self) || heartbeat_loop(self));
   // Whichever loop ended first gave the reason; make sure the socket is closed.
   close(error_info(error::connection_lost, "the connection ended"));
   co_return *reason_;
@@ -143,35 +210,6 @@ asio::awaitable<void> connection::read_loop([[maybe_unused]] std::shared_ptr<con
   }
 }
 
-asio::awaitable<void> connection::write_loop([[maybe_unused]] std::shared_ptr<connection> self) {
-  for (;;) {
-    if (reason_) co_return;
-    std::string_view out;
-    bool is_request = false;
-    if (!control_.empty()) {
-      write_buf_ = std::move(control_.front());
-      control_.pop_front();
-      out = write_buf_;
-    } else if (auto h = node_.table.take_next_to_send()) {
-      // Copy: the entry may be released (cancelled, expired) while the write is in progress.
-      write_buf_.assign(node_.table.get(*h)->frame);
-      out = write_buf_;
-      is_request = true;
-    } else {
-      writer_signal_.expires_at(steady::time_point::max());
-      co_await writer_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(out), asio::as_tuple(asio::use_awaitable));
-    (void)n;
-    if (ec) {
-      close(io_error(error::connection_lost, "writing to the daemon failed", ec));
-      co_return;
-    }
-    if (is_request) node_.stats.frames_sent.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
 asio::awaitable<void> connection::heartbeat_loop([[maybe_unused]] std::shared_ptr<connection> self) {
   using action = liveness_monitor<steady>::action;
   for (;;) {
@@ -199,6 +237,7 @@ asio::awaitable<void> connection::heartbeat_loop([[maybe_unused]] std::shared_pt
 // ----- Frames from the daemon ----------------------------------------------------------
 
 void node_impl::on_frame(connection& c, std::string_view text) {
+  decoder& dec = thread_decoder(options.max_message_bytes);
   auto r = dec.decode(text);
   if (!r) {
     stats.invalid_frames.fetch_add(1, std::memory_order_relaxed);

@@ -96,7 +96,6 @@ node_impl::node_impl(asio::any_io_executor ex, std::string node_id, node_endpoin
       deadline_timer(strand),
       backoff_timer(strand),
       rng(seeded_rng()),
-      dec(decode_options{options.max_message_bytes, max_json_depth}),
       caps_(std::move(caps)) {
   table = request_table<call_ptr>(random_prefix(rng));
   health_.status = node_status::offline;

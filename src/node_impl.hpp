@@ -5,6 +5,7 @@
 
 #include <neolith/daemon_node.hpp>
 #include <neolith/detail/backoff.hpp>
+#include <neolith/detail/corked_stream.hpp>
 #include <neolith/detail/liveness.hpp>
 #include <neolith/detail/request_table.hpp>
 
@@ -144,7 +145,6 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   std::uint64_t deadline_generation = 0;
   asio::steady_timer backoff_timer;
   std::mt19937_64 rng;
-  decoder dec;
   std::vector<std::weak_ptr<subscription_state>> subscriptions;
   std::vector<std::pair<std::uint64_t, std::function<void(const node_event&)>>> listeners;
   std::uint64_t next_listener_id = 1;
@@ -156,9 +156,13 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
 };
 
 /// One established (or being established) WebSocket connection. Strand-only.
+///
+/// Writing: frames are serialized straight into the corked_stream under the WebSocket stream
+/// (no Beast write operation, no writer coroutine): whatever is ready when the writer is woken
+/// leaves in one socket write. Reading: Beast (control frames, limits, UTF-8).
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  using ws_stream = beast::websocket::stream<beast::tcp_stream>;
+  using ws_stream = beast::websocket::stream<corked_stream<beast::tcp_stream>>;
 
   connection(node_impl& node, asio::strand<asio::any_io_executor> ex);
 
@@ -169,23 +173,24 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Ends the connection: the first reason given wins; closes the socket so every pending
   /// operation ends.
   void close(error_info reason);
-  /// Wakes the writer (new requests are queued).
+  /// Writes what is queued (new requests, control frames) now, in one socket write.
   void wake_writer();
   /// Queues a control frame (heartbeat, heartbeat_ack): written before requests.
   void send_control(std::string frame);
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<connection> self);
-  asio::awaitable<void> write_loop(std::shared_ptr<connection> self);
   asio::awaitable<void> heartbeat_loop(std::shared_ptr<connection> self);
+  void start_writer();
+  void append_frame(std::string_view text);
 
   node_impl& node_;  // outlived: the supervisor holds the node while a connection exists
   ws_stream ws_;
-  asio::steady_timer writer_signal_;
   asio::steady_timer heartbeat_timer_;
   std::deque<std::string> control_;
-  std::string write_buf_;
   beast::flat_buffer read_buf_;
+  bool writing_ = false;      // run() started: frames may be written
+  bool write_waiting_ = false;  // above the write limit: waiting for the socket to drain
   std::optional<error_info> reason_;
   liveness_monitor<steady> liveness_;
 };

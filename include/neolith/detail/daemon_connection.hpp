@@ -1,10 +1,16 @@
 // One client connection of the daemon: the HTTP upgrade (auth, 426/401), a reader coroutine
-// that decodes and answers requests through the daemon core, a single writer coroutine
-// draining the outbound queue, and a watchdog timer (handshake deadline, heartbeat timeout,
-// close deadline). Everything of a connection runs on its own strand.
+// that decodes and answers requests through the daemon core, a writer coroutine for the close
+// handshake, and a watchdog timer (handshake deadline, heartbeat timeout, close deadline).
+// Everything of a connection runs on its own strand.
+//
+// Answers and pushes are serialized as WebSocket frames straight into the corked_stream under
+// the WebSocket stream, in auto-cork mode: answers to the requests of one socket read leave in
+// one socket write, when the reader goes back to the socket; a push (or a delayed answer)
+// leaves at once. The bytes buffered there are the connection's outbound backlog.
 #ifndef NEOLITH_DETAIL_DAEMON_CONNECTION_HPP
 #define NEOLITH_DETAIL_DAEMON_CONNECTION_HPP
 
+#include <neolith/detail/corked_stream.hpp>
 #include <neolith/detail/daemon_server_impl.hpp>
 #include <neolith/protocol.hpp>
 
@@ -72,15 +78,13 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
 
   std::shared_ptr<daemon_server::impl> server_;
   daemon_core& core_;
-  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
-  boost::asio::steady_timer wake_;      ///< the writer waits on it for work
-  boost::asio::steady_timer gate_;      ///< the reader waits on it while the queue is full
+  boost::beast::websocket::stream<corked_stream<boost::asio::ip::tcp::socket>> ws_;
+  boost::asio::steady_timer wake_;      ///< the writer waits on it for the close
   boost::asio::steady_timer watchdog_;
   std::unique_ptr<boost::asio::steady_timer> delay_timer_;  ///< only with response_delay
   boost::beast::flat_buffer buffer_;
 
-  std::deque<out_item> outq_;
-  std::size_t out_bytes_ = 0;
+  std::deque<out_item> outq_;  ///< the close frame, once closing (data frames go straight out)
   std::deque<delayed_answer> delayed_;
   bool delay_armed_ = false;
 
@@ -92,7 +96,6 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
   bool reader_done_ = false;
   bool writer_done_ = false;
   bool writer_started_ = false;
-  bool gate_waiting_ = false;
   bool finished_ = false;
   bool counted_ = false;    ///< counted in counters().connections
   daemon_server::impl::live_guard guard_;
