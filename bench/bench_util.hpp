@@ -140,6 +140,18 @@ inline long rss_kib(pid_t pid) {
   return -1;
 }
 
+/// CPU time (ns) used so far by every thread of process `pid` (schedstat: nanoseconds, unlike
+/// the clock ticks of /proc/PID/stat).
+inline std::uint64_t cpu_ns(pid_t pid) {
+  std::uint64_t total = 0;
+  for (pid_t t : threads_of(pid)) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(t) + "/schedstat");
+    std::uint64_t ns = 0;
+    if (in >> ns) total += ns;
+  }
+  return total;
+}
+
 // ----- Machine -------------------------------------------------------------------------------
 
 inline std::string read_first_line(const char* path) {

@@ -23,6 +23,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 
+#include <execinfo.h>
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -41,7 +42,31 @@
 
 namespace {
 
+// --trace-allocations: the call stacks of the allocations of one request, recorded without
+// allocating (addresses; symbolize with addr2line).
+struct alloc_trace {
+  static constexpr int max_allocs = 64, depth = 24;
+  std::atomic<bool> on{false};
+  int count = 0;
+  int frames[max_allocs] = {};
+  void* stacks[max_allocs][depth] = {};
+  std::size_t sizes[max_allocs] = {};
+};
+alloc_trace g_trace;
+
+void trace_alloc(std::size_t n) {
+  if (!g_trace.on.load(std::memory_order_relaxed)) return;
+  g_trace.on.store(false, std::memory_order_relaxed);  // backtrace() itself must not recurse
+  if (g_trace.count < alloc_trace::max_allocs) {
+    const int i = g_trace.count++;
+    g_trace.sizes[i] = n;
+    g_trace.frames[i] = backtrace(g_trace.stacks[i], alloc_trace::depth);
+  }
+  g_trace.on.store(true, std::memory_order_relaxed);
+}
+
 void* counted_alloc(std::size_t n) {
+  trace_alloc(n);
   void* p = std::malloc(n == 0 ? 1 : n);
   if (!p) throw std::bad_alloc();
   auto& h = bench::heap();
@@ -52,6 +77,7 @@ void* counted_alloc(std::size_t n) {
 }
 
 void* counted_aligned_alloc(std::size_t n, std::size_t align) {
+  trace_alloc(n);
   if (align < sizeof(void*)) align = sizeof(void*);
   void* p = nullptr;
   if (posix_memalign(&p, align, n == 0 ? 1 : n) != 0) throw std::bad_alloc();
@@ -111,6 +137,8 @@ struct settings {
   bool quick = false;
   std::string json_path = "request_latency.json";
   std::set<std::string> only;  // empty: every section
+  bool floors = true;           // --no-floors: neolith only (for profiling)
+  bool cross_core = true;       // --same-core-only: skip the cross_core placement
 
   std::size_t warmup = 2'000;
   std::size_t samples = 20'000;
@@ -136,6 +164,10 @@ const char* usage_text =
     "  --only SECTIONS  comma-separated subset of: latency, throughput, pending, nodes,\n"
     "                   sessions (default: all)\n"
     "  --help           this text\n"
+    "\n"
+    "Development aids (the figures they give are not the benchmark's): --no-floors,\n"
+    "--same-core-only, --samples N, --trace-allocations (call stacks of one request's heap\n"
+    "allocations).\n"
     "\n"
     "Placements: same_core (client and server threads all on CPU 0: the software cost) and\n"
     "cross_core (client on CPU 0, server on CPU 1). Scaling and memory run same_core.\n"
@@ -189,11 +221,23 @@ struct latency_row {
   std::string placement, target, request, scenario;
   latency_summary s;
   double allocs_per_request = -1;
+  double client_cpu_us = -1, server_cpu_us = -1;  ///< CPU time per request, each side
 };
 struct throughput_row {
   std::string placement, target, request, scenario;
   std::uint64_t in_flight = 0, requests = 0;
   double seconds = 0, rps = 0, allocs_per_request = -1;
+  double client_cpu_us = -1, server_cpu_us = -1;
+};
+
+/// CPU time used by the client (this process) and one server child across a run.
+struct cpu_meter {
+  pid_t server;
+  std::uint64_t c0 = cpu_ns(getpid()), s0 = cpu_ns(server);
+  std::pair<double, double> per_request(std::uint64_t n) const {
+    const double c = static_cast<double>(cpu_ns(getpid()) - c0), s = static_cast<double>(cpu_ns(server) - s0);
+    return {c / 1000.0 / static_cast<double>(n), s / 1000.0 / static_cast<double>(n)};
+  }
 };
 
 struct results {
@@ -228,6 +272,18 @@ asio::awaitable<bool> one_request(neolith::daemon_node& node, request_kind kind,
   co_return r.has_value() && r.value().has_value();
 }
 
+bool g_trace_request = false;
+
+void print_trace() {
+  std::printf("\n%d allocations in one request:\n", g_trace.count);
+  for (int i = 0; i < g_trace.count; ++i) {
+    std::printf("allocation %d: %zu bytes\n", i, g_trace.sizes[i]);
+    std::fflush(stdout);
+    backtrace_symbols_fd(g_trace.stacks[i], g_trace.frames[i], 1);
+  }
+  g_trace.count = 0;
+}
+
 struct run_counts {
   std::uint64_t failures = 0;
   std::uint64_t allocations = 0;
@@ -240,9 +296,15 @@ asio::awaitable<void> ours_rtt(neolith::daemon_node& node, request_kind kind, co
   std::uint64_t a0 = heap().allocations.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < warmup + n; ++i) {
     if (i == warmup) a0 = heap().allocations.load(std::memory_order_relaxed);
+    const bool trace = g_trace_request && i == warmup + n / 2;
+    if (trace) g_trace.on.store(true);
     const auto t0 = sclock::now();
     const bool ok = co_await one_request(node, kind, sid);
     const auto t1 = sclock::now();
+    if (trace) {
+      g_trace.on.store(false);
+      print_trace();
+    }
     if (!ok) ++rc.failures;
     if (i >= warmup) out.push_back(ns_between(t0, t1));
   }
@@ -408,8 +470,8 @@ void place_all(const placement& p, const std::vector<server_process*>& servers) 
 
 void print_latency_header(const std::string& title) {
   std::printf("\n%s\n", title.c_str());
-  std::printf("  %-44s %8s %9s %9s %9s %9s %9s %10s\n", "round trip, 1 in flight (us)", "samples", "p50", "p90",
-              "p99", "p99.9", "max", "allocs/req");
+  std::printf("  %-44s %8s %9s %9s %9s %9s %9s %10s %15s\n", "round trip, 1 in flight (us)", "samples", "p50", "p90",
+              "p99", "p99.9", "max", "allocs/req", "cpu us/req c+s");
 }
 
 std::string label_of(const std::string& request, const std::string& target, const std::string& scenario) {
@@ -422,22 +484,23 @@ void print_latency(const latency_row& r) {
   const std::string label = label_of(r.request, r.target, r.scenario);
   char allocs[32] = "-";
   if (r.allocs_per_request >= 0) std::snprintf(allocs, sizeof allocs, "%.2f", r.allocs_per_request);
-  std::printf("  %-44s %8zu %9.1f %9.1f %9.1f %9.1f %9.1f %10s\n", label.c_str(), r.s.samples, r.s.p50_us,
-              r.s.p90_us, r.s.p99_us, r.s.p999_us, r.s.max_us, allocs);
+  std::printf("  %-44s %8zu %9.1f %9.1f %9.1f %9.1f %9.1f %10s %7.1f+%-7.1f\n", label.c_str(), r.s.samples, r.s.p50_us,
+              r.s.p90_us, r.s.p99_us, r.s.p999_us, r.s.max_us, allocs, r.client_cpu_us, r.server_cpu_us);
   std::fflush(stdout);
 }
 
 void print_throughput_header(const std::string& title) {
-  std::printf("\n%s\n  %-44s %9s %10s %12s %10s\n", title.c_str(), "throughput", "in flight", "requests",
-              "requests/s", "allocs/req");
+  std::printf("\n%s\n  %-44s %9s %10s %12s %10s %15s\n", title.c_str(), "throughput", "in flight", "requests",
+              "requests/s", "allocs/req", "cpu us/req c+s");
 }
 
 void print_throughput(const throughput_row& r) {
   const std::string label = label_of(r.request, r.target, r.scenario);
   char allocs[32] = "-";
   if (r.allocs_per_request >= 0) std::snprintf(allocs, sizeof allocs, "%.2f", r.allocs_per_request);
-  std::printf("  %-44s %9llu %10llu %12.0f %10s\n", label.c_str(), static_cast<unsigned long long>(r.in_flight),
-              static_cast<unsigned long long>(r.requests), r.rps, allocs);
+  std::printf("  %-44s %9llu %10llu %12.0f %10s %7.1f+%-7.1f\n", label.c_str(),
+              static_cast<unsigned long long>(r.in_flight), static_cast<unsigned long long>(r.requests), r.rps, allocs,
+              r.client_cpu_us, r.server_cpu_us);
   std::fflush(stdout);
 }
 
@@ -483,7 +546,7 @@ class benchmark {
     run_phase(ioc_, floor_connect_all(echo_ws_, echo_.port(), responder_ws_, responder_.port()), 30s,
               "connecting the floor clients");
     std::vector<placement> placements{{"same_core", {{0}}, {{0}}}};
-    if (online_cpus() >= 2) placements.push_back({"cross_core", {{0}}, {{1}}});
+    if (online_cpus() >= 2 && set_.cross_core) placements.push_back({"cross_core", {{0}}, {{1}}});
     else res_.notes.push_back("one CPU online: the cross_core placement was skipped");
     std::vector<server_process*> servers{&daemon_, &scale_, &echo_, &responder_};
     for (const auto& p : placements) {
@@ -500,11 +563,18 @@ class benchmark {
   }
 
  private:
+  pid_t pid_for_port(std::uint16_t port) const {
+    for (const server_process* s : {&daemon_, &scale_, &echo_, &responder_})
+      if (s->port() == port) return s->pid();
+    return getpid();
+  }
+
   // --- One-in-flight round trips ---
   void latency(const placement& p) {
     print_latency_header("round trips (" + p.name + ")");
     for (auto kind : {request_kind::get_health, request_kind::get_session}) {
       measure_ours_rtt(p.name, "neolith", kind, node_, probe_.session_id, "baseline");
+      if (!set_.floors) continue;
       measure_floor_rtt(p.name, "echo_floor", kind, echo_ws_);
       measure_floor_rtt(p.name, "responder_floor", kind, responder_ws_);
     }
@@ -515,8 +585,10 @@ class benchmark {
     std::vector<std::int64_t> ns;
     run_counts rc;
     const auto before = node.statistics();
+    const cpu_meter cpu{pid_for_port(node.endpoint().port)};
     run_phase(ioc_, ours_rtt(node, kind, sid, set_.warmup, set_.samples, ns, rc), 600s,
               std::string("round trips of ") + name_of(kind));
+    const auto [ccpu, scpu] = cpu.per_request(set_.warmup + set_.samples);
     const auto after = node.statistics();
     const auto answered = after.answered - before.answered;
     if (rc.failures != 0 || answered != set_.warmup + set_.samples) {
@@ -525,7 +597,7 @@ class benchmark {
                            " requests failed; " + std::to_string(answered) + " answered");
     }
     latency_row r{placement, target, name_of(kind), scenario, summarize(ns),
-                  static_cast<double>(rc.allocations) / static_cast<double>(set_.samples)};
+                  static_cast<double>(rc.allocations) / static_cast<double>(set_.samples), ccpu, scpu};
     print_latency(r);
     res_.latency.push_back(std::move(r));
   }
@@ -533,10 +605,12 @@ class benchmark {
   void measure_floor_rtt(const std::string& placement, const std::string& target, request_kind kind, floor_ws& ws) {
     std::vector<std::int64_t> ns;
     run_counts rc;
+    const cpu_meter cpu{pid_for_port(beast::get_lowest_layer(ws).socket().remote_endpoint().port())};
     run_phase(ioc_, floor_rtt_phase(ws, floor_prefix(kind, probe_.session_id), set_.warmup, set_.samples, ns, rc),
               600s, target + " round trips");
+    const auto [ccpu, scpu] = cpu.per_request(set_.warmup + set_.samples);
     latency_row r{placement, target, name_of(kind), "baseline", summarize(ns),
-                  static_cast<double>(rc.allocations) / static_cast<double>(set_.samples)};
+                  static_cast<double>(rc.allocations) / static_cast<double>(set_.samples), ccpu, scpu};
     print_latency(r);
     res_.latency.push_back(std::move(r));
   }
@@ -547,6 +621,7 @@ class benchmark {
     for (auto kind : {request_kind::get_health, request_kind::get_session}) {
       for (auto k : set_.in_flight) {
         measure_ours_throughput(p.name, "neolith", kind, k, node_, probe_.session_id, "baseline");
+        if (!set_.floors) continue;
         measure_floor_throughput(p.name, "responder_floor", kind, k, responder_ws_);
         measure_floor_throughput(p.name, "echo_floor", kind, k, echo_ws_);
       }
@@ -560,7 +635,9 @@ class benchmark {
     const std::uint64_t total = std::max<std::uint64_t>(set_.throughput_requests, 4 * k);
     run_phase(ioc_, ours_throughput(node, kind, sid, k, std::max<std::uint64_t>(total / 10, 2 * k), seconds, warm), 600s,
               "throughput warm-up");
+    const cpu_meter cpu{pid_for_port(node.endpoint().port)};
     run_phase(ioc_, ours_throughput(node, kind, sid, k, total, seconds, rc), 600s, "throughput");
+    const auto [ccpu, scpu] = cpu.per_request(total);
     if (rc.failures != 0 || warm.failures != 0) {
       res_.failed = true;
       res_.notes.push_back(std::string(name_of(kind)) + " throughput (" + scenario + ", " + std::to_string(k) +
@@ -568,7 +645,7 @@ class benchmark {
     }
     throughput_row r{placement, target, name_of(kind), scenario, k, total, seconds,
                      static_cast<double>(total) / seconds,
-                     static_cast<double>(rc.allocations) / static_cast<double>(total)};
+                     static_cast<double>(rc.allocations) / static_cast<double>(total), ccpu, scpu};
     print_throughput(r);
     res_.throughput.push_back(std::move(r));
   }
@@ -581,10 +658,12 @@ class benchmark {
     const auto prefix = floor_prefix(kind, probe_.session_id);
     run_phase(ioc_, floor_throughput(ws, prefix, k, std::max<std::uint64_t>(total / 10, 2 * k), seconds, warm), 600s,
               target + " throughput warm-up");
+    const cpu_meter cpu{pid_for_port(beast::get_lowest_layer(ws).socket().remote_endpoint().port())};
     run_phase(ioc_, floor_throughput(ws, prefix, k, total, seconds, rc), 600s, target + " throughput");
+    const auto [ccpu, scpu] = cpu.per_request(total);
     throughput_row r{placement, target, name_of(kind), "baseline", k, total, seconds,
                      static_cast<double>(total) / seconds,
-                     static_cast<double>(rc.allocations) / static_cast<double>(total)};
+                     static_cast<double>(rc.allocations) / static_cast<double>(total), ccpu, scpu};
     print_throughput(r);
     res_.throughput.push_back(std::move(r));
   }
@@ -620,7 +699,7 @@ class benchmark {
       const std::string scenario = "pending_" + std::to_string(target);
       print_latency_header(std::to_string(target) + " requests pending (" + p.name + ")");
       measure_ours_rtt(p.name, "neolith_vs_responder", request_kind::get_health, node, "", scenario);
-      std::printf("  %-44s %9s %10s %12s %10s\n", "throughput", "in flight", "requests", "requests/s", "allocs/req");
+      std::printf("  %-44s %9s %10s %12s %10s %15s\n", "throughput", "in flight", "requests", "requests/s", "allocs/req", "cpu us/req c+s");
       measure_ours_throughput(p.name, "neolith_vs_responder", request_kind::get_health, 128, node, "", scenario);
     }
     run_phase(ioc_, disconnect_node(node), 30s, "disconnecting from the responder");
@@ -686,7 +765,7 @@ class benchmark {
                      const std::string& scenario) {
     measure_ours_rtt(p.name, "neolith", request_kind::get_health, node, sid, scenario);
     measure_ours_rtt(p.name, "neolith", request_kind::get_session, node, sid, scenario);
-    std::printf("  %-44s %9s %10s %12s %10s\n", "throughput", "in flight", "requests", "requests/s", "allocs/req");
+    std::printf("  %-44s %9s %10s %12s %10s %15s\n", "throughput", "in flight", "requests", "requests/s", "allocs/req", "cpu us/req c+s");
     measure_ours_throughput(p.name, "neolith", request_kind::get_health, 128, node, sid, scenario);
   }
 
@@ -889,6 +968,7 @@ std::string to_json(const results& res, const settings& set, const std::string& 
     j.field("placement", r.placement).field("scenario", r.scenario).field("target", r.target).field("request", r.request);
     write_summary(j, r.s);
     j.field("allocations_per_request", r.allocs_per_request);
+    j.field("client_cpu_us_per_request", r.client_cpu_us).field("server_cpu_us_per_request", r.server_cpu_us);
     j.end_object();
   }
   j.end_array();
@@ -899,6 +979,7 @@ std::string to_json(const results& res, const settings& set, const std::string& 
     j.field("placement", r.placement).field("scenario", r.scenario).field("target", r.target).field("request", r.request);
     j.field("in_flight", r.in_flight).field("requests", r.requests).field("seconds", r.seconds);
     j.field("requests_per_second", r.rps).field("allocations_per_request", r.allocs_per_request);
+    j.field("client_cpu_us_per_request", r.client_cpu_us).field("server_cpu_us_per_request", r.server_cpu_us);
     j.end_object();
   }
   j.end_array();
@@ -980,6 +1061,7 @@ void print_ratios(const results& res) {
 
 int main(int argc, char** argv) {
   settings set;
+  std::size_t samples_override = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") {
@@ -1000,6 +1082,16 @@ int main(int argc, char** argv) {
         }
         set.only.insert(item);
       }
+    } else if (a == "--same-core-only") {
+      set.cross_core = false;
+    } else if (a == "--no-floors") {
+      set.floors = false;  // development aid: profile neolith alone
+    } else if (a == "--samples" && i + 1 < argc) {
+      samples_override = std::stoul(argv[++i]);  // development aid
+    } else if (a == "--trace-allocations") {
+      g_trace_request = true;  // development aid: the stacks of one request's allocations
+      void* warm[2];
+      backtrace(warm, 2);  // loads the unwinder now, not while tracing
     } else if (a == "--help" || a == "-h") {
       std::fputs(usage_text, stdout);
       return 0;
@@ -1015,6 +1107,7 @@ int main(int argc, char** argv) {
     set.nodes = 100;
     set.sessions = 1'000;
   }
+  if (samples_override) set.samples = samples_override;
 
   // 1,000 nodes need 1,000 sockets here and 1,000 in the daemon.
   rlimit rl{};
