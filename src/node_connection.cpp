@@ -22,7 +22,7 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
-connection::connection(node_impl& node, asio::strand<asio::any_io_executor> ex)
+connection::connection(node_impl& node, asio::any_io_executor ex)
     : node_(node),
       ws_(ex),
       heartbeat_timer_(ex),

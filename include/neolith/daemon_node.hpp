@@ -50,6 +50,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -59,6 +60,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace neolith {
@@ -187,7 +189,14 @@ class daemon_node {
   auto async_request(message request, std::chrono::milliseconds timeout, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, void(result<message>)>(
         [this](auto handler, message req, std::chrono::milliseconds t) {
-          initiate_request(std::move(req), t,
+          // The caller's executor, kept concrete when it is an any_io_executor (coroutines):
+          // completing through it costs no allocation, unlike through the type-erased
+          // handler's any_completion_executor.
+          boost::asio::any_io_executor caller;
+          if constexpr (std::is_same_v<boost::asio::associated_executor_t<decltype(handler)>,
+                                       boost::asio::any_io_executor>)
+            caller = boost::asio::get_associated_executor(handler);
+          initiate_request(std::move(req), t, std::move(caller),
                            boost::asio::any_completion_handler<void(result<message>)>(std::move(handler)));
         },
         token, std::move(request), timeout);
@@ -203,7 +212,7 @@ class daemon_node {
   void remove_listener(std::uint64_t id);
 
  private:
-  void initiate_request(message req, std::chrono::milliseconds timeout,
+  void initiate_request(message req, std::chrono::milliseconds timeout, boost::asio::any_io_executor caller,
                         boost::asio::any_completion_handler<void(result<message>)> handler);
 
   std::shared_ptr<detail::node_impl> impl_;
