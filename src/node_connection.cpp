@@ -26,7 +26,9 @@ connection::connection(node_impl& node, asio::any_io_executor ex)
     : node_(node),
       ws_(ex),
       heartbeat_timer_(ex),
-      liveness_(node.options.heartbeat_interval, node.options.heartbeat_timeout, steady::now()) {}
+      liveness_(node.options.heartbeat_interval, node.options.heartbeat_timeout, steady::now()) {
+  ws_.next_layer().count_writes(&node.stats.socket_writes);
+}
 
 void connection::close(error_info reason) {
   if (!reason_) reason_ = std::move(reason);
@@ -109,6 +111,10 @@ void connection::wake_writer() {
 
 void connection::start_writer() {
   writing_ = true;
+  // Auto-cork: while the reader works through the answers of one socket read, the requests
+  // their callers make at once are held, and leave together when the reader goes back to the
+  // socket (at once when the reader is waiting on it: a lone request pays no delay).
+  ws_.next_layer().auto_cork(true);
   ws_.next_layer().on_error([this](const boost::system::error_code& ec) {
     close(io_error(error::connection_lost, "writing to the daemon failed", ec));
   });

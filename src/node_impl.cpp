@@ -129,6 +129,7 @@ node_statistics node_impl::statistics() const noexcept {
   node_statistics s;
   s.requests = stats.requests.load();
   s.frames_sent = stats.frames_sent.load();
+  s.socket_writes = stats.socket_writes.load();
   s.resent = stats.resent.load();
   s.answered = stats.answered.load();
   s.timeouts = stats.timeouts.load();

@@ -117,7 +117,7 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   node_statistics statistics() const noexcept;
 
   struct counters {
-    std::atomic<std::uint64_t> requests{0}, frames_sent{0}, resent{0}, answered{0}, timeouts{0}, cancelled{0},
+    std::atomic<std::uint64_t> requests{0}, frames_sent{0}, socket_writes{0}, resent{0}, answered{0}, timeouts{0}, cancelled{0},
         unmatched_replies{0}, invalid_frames{0}, connections{0}, connection_losses{0}, heartbeats_sent{0},
         dropped_events{0};
   } stats;

@@ -74,6 +74,7 @@ struct subscription_state;
 struct node_statistics {
   std::uint64_t requests = 0;            ///< requests accepted (not refused at once)
   std::uint64_t frames_sent = 0;         ///< request frames written, re-sends included
+  std::uint64_t socket_writes = 0;       ///< socket writes made (every frame ready at once leaves in one)
   std::uint64_t resent = 0;              ///< written requests queued again for re-sending after a lost connection
   std::uint64_t answered = 0;            ///< answers routed to a waiting caller
   std::uint64_t timeouts = 0;            ///< requests ended by their deadline
