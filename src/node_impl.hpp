@@ -9,6 +9,7 @@
 #include <neolith/detail/light_strand.hpp>
 #include <neolith/detail/liveness.hpp>
 #include <neolith/detail/request_table.hpp>
+#include <neolith/detail/ring_queue.hpp>
 #include <neolith/detail/small_rng.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
@@ -204,7 +205,7 @@ class connection : public std::enable_shared_from_this<connection> {
   node_impl& node_;  // outlived: the supervisor holds the node while a connection exists
   ws_stream ws_;
   asio::steady_timer heartbeat_timer_;
-  std::deque<std::string> control_;
+  ring_queue<std::string> control_;
   beast::flat_buffer read_buf_;
   bool writing_ = false;      // run() started: frames may be written
   bool write_waiting_ = false;  // above the write limit: waiting for the socket to drain

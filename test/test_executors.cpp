@@ -1,10 +1,12 @@
 // The small building blocks under daemon_node's hot path: the light strand (a strand over the
-// io_context's concrete executor, type-erased without allocating) and the small generator.
+// io_context's concrete executor, type-erased without allocating), the small generator and the
+// ring queue (a FIFO that holds no memory until used).
 #define BOOST_TEST_MODULE executors
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
 #include <neolith/detail/light_strand.hpp>
+#include <neolith/detail/ring_queue.hpp>
 #include <neolith/detail/small_rng.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +15,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <array>
+#include <deque>
+#include <memory>
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -22,6 +26,7 @@
 
 namespace asio = boost::asio;
 using neolith::detail::make_light_strand;
+using neolith::detail::ring_queue;
 using neolith::detail::small_rng;
 
 BOOST_AUTO_TEST_SUITE(light_strand)
@@ -131,6 +136,64 @@ BOOST_AUTO_TEST_CASE(random_device_seeds_differ) {
   auto a = small_rng::from_random_device();
   auto b = small_rng::from_random_device();
   BOOST_TEST(a() != b());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(ring_queue_suite)
+
+BOOST_AUTO_TEST_CASE(holds_nothing_until_used) {
+  ring_queue<std::string> q;
+  BOOST_TEST(q.empty());
+  BOOST_TEST(q.capacity() == 0u);
+  q.push_back("a");
+  BOOST_TEST(q.capacity() >= 1u);
+  BOOST_TEST(q.front() == "a");
+}
+
+BOOST_AUTO_TEST_CASE(behaves_as_a_deque_through_growth_and_wrap_around) {
+  // Random pushes at both ends and pops, checked against std::deque at every step.
+  ring_queue<int> q;
+  std::deque<int> ref;
+  small_rng g(7);
+  for (int i = 0; i < 20000; ++i) {
+    switch (g() % 4) {
+      case 0:
+      case 1: q.push_back(i); ref.push_back(i); break;
+      case 2: q.push_front(i); ref.push_front(i); break;
+      default:
+        if (!ref.empty()) {
+          BOOST_TEST_REQUIRE(q.front() == ref.front());
+          q.pop_front();
+          ref.pop_front();
+        }
+    }
+    BOOST_TEST_REQUIRE(q.size() == ref.size());
+  }
+  BOOST_TEST(std::equal(q.begin(), q.end(), ref.begin(), ref.end()));
+}
+
+BOOST_AUTO_TEST_CASE(erase_if_keeps_the_order_of_the_rest) {
+  ring_queue<int> q;
+  for (int i = 0; i < 10; ++i) q.push_back(i);
+  q.pop_front();  // wrap the storage
+  q.push_back(10);
+  BOOST_TEST(q.erase_if([](int v) { return v % 3 == 0; }) == 3u);  // 3, 6, 9
+  const std::vector<int> expected{1, 2, 4, 5, 7, 8, 10};
+  BOOST_TEST(std::equal(q.begin(), q.end(), expected.begin(), expected.end()));
+}
+
+BOOST_AUTO_TEST_CASE(holds_move_only_values) {
+  ring_queue<std::unique_ptr<int>> q;
+  for (int i = 0; i < 9; ++i) q.push_back(std::make_unique<int>(i));
+  q.push_front(std::make_unique<int>(-1));
+  BOOST_TEST(*q.front() == -1);
+  q.pop_front();
+  for (int i = 0; i < 9; ++i) {
+    BOOST_TEST(*q.front() == i);
+    q.pop_front();
+  }
+  BOOST_TEST(q.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
