@@ -1,5 +1,5 @@
-// One WebSocket connection of a daemon_node: the upgrade, then a reader and a heartbeat
-// coroutine until one of them ends; frames are written as soon as they are queued, every
+// One WebSocket connection of a daemon_node: the upgrade, then a reader coroutine and a
+// heartbeat timer until the socket ends; frames are written as soon as they are queued, every
 // frame ready at that moment in one socket write (corked_stream).
 #include "node_impl.hpp"
 
@@ -7,7 +7,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -176,11 +175,12 @@ asio::awaitable<result<void>> connection::open() {
 }
 
 asio::awaitable<error_info> connection::run() {
-  using namespace asio::experimental::awaitable_operators;
   auto self = shared_from_this();
   start_writer();
-  co_await (read_loop(self) || heartbeat_loop(self));
-  // Whichever loop ended first gave the reason; make sure the socket is closed.
+  heartbeat_tick();
+  co_await read_loop(self);
+  // The reader ends when the socket does: a read error, or close() (a dead peer, disconnect())
+  // which gave the reason first. Make sure the socket is closed.
   close(error_info(error::connection_lost, "the connection ended"));
   co_return *reason_;
 }
@@ -216,28 +216,30 @@ asio::awaitable<void> connection::read_loop([[maybe_unused]] std::shared_ptr<con
   }
 }
 
-asio::awaitable<void> connection::heartbeat_loop([[maybe_unused]] std::shared_ptr<connection> self) {
+// A timer callback rather than a coroutine: an idle connection keeps no coroutine frame for
+// it. The pending wait holds the connection; close() cancels it.
+void connection::heartbeat_tick() {
   using action = liveness_monitor<steady>::action;
-  for (;;) {
-    if (reason_) co_return;
-    switch (liveness_.poll(steady::now())) {
-      case action::peer_dead:
-        close(error_info(error::heartbeat_timeout,
-                         "nothing received from the daemon for " +
-                             std::to_string(node_.options.heartbeat_timeout.count()) + " ms"));
-        co_return;
-      case action::send_heartbeat: {
-        msg::heartbeat hb;
-        hb.time = now_timestamp();
-        send_control(encode(message(std::move(hb))));
-        node_.stats.heartbeats_sent.fetch_add(1, std::memory_order_relaxed);
-        break;
-      }
-      case action::none: break;
+  if (reason_) return;
+  switch (liveness_.poll(steady::now())) {
+    case action::peer_dead:
+      close(error_info(error::heartbeat_timeout, "nothing received from the daemon for " +
+                                                     std::to_string(node_.options.heartbeat_timeout.count()) + " ms"));
+      return;
+    case action::send_heartbeat: {
+      msg::heartbeat hb;
+      hb.time = now_timestamp();
+      send_control(encode(message(std::move(hb))));
+      node_.stats.heartbeats_sent.fetch_add(1, std::memory_order_relaxed);
+      break;
     }
-    heartbeat_timer_.expires_at(liveness_.next_wakeup());
-    co_await heartbeat_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    case action::none: break;
   }
+  heartbeat_timer_.expires_at(liveness_.next_wakeup());
+  auto on_timer = [self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->heartbeat_tick();
+  };
+  heartbeat_timer_.async_wait(std::move(on_timer));
 }
 
 // ----- Frames from the daemon ----------------------------------------------------------

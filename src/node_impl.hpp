@@ -198,7 +198,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<connection> self);
-  asio::awaitable<void> heartbeat_loop(std::shared_ptr<connection> self);
+  void heartbeat_tick();
   void start_writer();
   void append_frame(std::string_view text);
 
