@@ -1,5 +1,5 @@
 // The inside of daemon_node (private to the library): state on a strand, the request table,
-// the supervising coroutine and the connection's reader, writer and heartbeat coroutines.
+// the supervising coroutine and the connection (reader coroutine, writer, heartbeat timer).
 #ifndef NEOLITH_SRC_NODE_IMPL_HPP
 #define NEOLITH_SRC_NODE_IMPL_HPP
 

@@ -9,7 +9,7 @@
 // synchronous and thread-safe.
 //
 // The connection. `connect()` starts a supervising coroutine that owns the connection: it
-// connects (with `connect_timeout`), runs one reader, one writer and one heartbeat coroutine on
+// connects (with `connect_timeout`), runs a reader coroutine, a writer and a heartbeat timer on
 // the connection, and when the connection is lost (an I/O error, a frame above the size limit,
 // or nothing received for `heartbeat_timeout`) reconnects with exponential backoff
 // (`backoff_base` doubling up to `backoff_max`, optional jitter) up to `max_attempts`
