@@ -421,6 +421,9 @@ decoder::decoder(decoder&&) noexcept = default;
 decoder& decoder::operator=(decoder&&) noexcept = default;
 
 result<message> decoder::decode(std::string_view text) {
+  // The previous message's requestId and type give their buffers back for this one.
+  if (request_id_) id_spare_ = std::move(*request_id_);
+  if (request_type_) type_spare_ = std::move(*request_type_);
   request_id_.reset();
   request_type_.reset();
   if (text.size() > opts_.max_message_bytes) {
@@ -463,7 +466,8 @@ result<message> decoder::decode(std::string_view text) {
   std::optional<error_info> id_error;
   if (const json_value* id = detail::find_field(*o, "requestId")) {
     if (const boost::json::string* s = id->if_string()) {
-      request_id_.emplace(s->data(), s->size());
+      id_spare_.assign(s->data(), s->size());
+      request_id_.emplace(std::move(id_spare_));
     } else {
       id_error = detail::with_path(detail::type_error("a string", *id), "requestId");
     }
@@ -472,7 +476,8 @@ result<message> decoder::decode(std::string_view text) {
   if (type == nullptr) return error_info(error::missing_field, "type: required field is missing");
   const boost::json::string* type_name = type->if_string();
   if (type_name == nullptr) return fail(detail::with_path(detail::type_error("a string", *type), "type"));
-  request_type_.emplace(type_name->data(), type_name->size());
+  type_spare_.assign(type_name->data(), type_name->size());
+  request_type_.emplace(std::move(type_spare_));
   const auto mt = parse_message_type(*type_name);
   if (!mt) return error_info(error::unknown_type, "type: unknown message type " + detail::quoted(*type_name));
   if (id_error) return fail(std::move(*id_error));

@@ -639,6 +639,18 @@ BOOST_AUTO_TEST_CASE(decoder_reuses_its_memory) {
   // Short strings fit the small-string buffer; the parse tree lives in the decoder's arena.
   BOOST_TEST(allocations.load() - before == 0);
 
+  // A long requestId (as a client's, 17+ characters): the message owns its copy (one
+  // allocation), the decoder's own copy reuses its buffer from message to message.
+  const std::string long_id = R"({"type":"get_session","sessionId":"session-1","requestId":"k3j5h2l1q9.1a.3xz7"})";
+  BOOST_TEST_REQUIRE(d.decode(long_id).has_value());
+  before = allocations.load();
+  for (int i = 0; i < 100; ++i) {
+    auto r = d.decode(long_id);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST_REQUIRE((d.request_id().has_value() && *d.request_id() == "k3j5h2l1q9.1a.3xz7"));
+  }
+  BOOST_TEST(allocations.load() - before == 100);
+
   // A typical spawn_session: only the resulting C++ strings and metadata allocate.
   const std::string spawn(golden::examples[3].json);
   BOOST_TEST_REQUIRE(d.decode(spawn).has_value());

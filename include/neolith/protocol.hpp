@@ -212,6 +212,7 @@ class decoder {
   decode_options opts_;
   std::optional<std::string> request_id_;
   std::optional<std::string> request_type_;
+  std::string id_spare_, type_spare_;  // their buffers between messages: no allocation per message
 };
 
 /// One-shot decode with default options (a fresh decoder per call; prefer `decoder` in loops).
