@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
 
@@ -169,7 +170,10 @@ void node_impl::request(message req, std::chrono::milliseconds timeout, asio::an
   // The slot of the type-erased handler (a layer over the caller's own slot that lets every
   // cancellation type through).
   auto slot = asio::get_associated_cancellation_slot(handler);
-  auto call = std::make_shared<call_state>(std::move(caller), std::move(handler));
+  // Asio's recycling allocator: the block of a finished call is reused by the next one on the
+  // thread (a malloc per request less in steady state).
+  auto call = std::allocate_shared<call_state>(asio::recycling_allocator<call_state>(), std::move(caller),
+                                               std::move(handler));
   if (slot.is_connected()) slot.template emplace<cancel_request>(cancel_request{weak_from_this(), call});
   asio::post(strand, [self = shared_from_this(), r = std::move(req), timeout, call]() mutable {
     self->submit(std::move(r), timeout, std::move(call));
