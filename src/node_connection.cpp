@@ -188,8 +188,9 @@ asio::awaitable<result<void>> connection::open() {
     }
     co_return io_error(error::connect_failed, ("the WebSocket upgrade with " + ep.url() + " failed").c_str(), hec);
   }
-  // From now on liveness is ours (heartbeats), not a socket timeout.
-  stream.expires_never();
+  // From now on liveness is ours (heartbeats), not a socket timeout. (Fetched again: with TLS
+  // the TCP stream has moved under the TLS stream.)
+  beast::get_lowest_layer(ws_).expires_never();
   liveness_ = liveness_monitor<steady>(node_.options.heartbeat_interval, node_.options.heartbeat_timeout, steady::now());
   // Any frame counts as a sign of life, control frames (pong, ping) included.
   ws_.control_callback([this](websocket::frame_type, beast::string_view) { liveness_.on_received(steady::now()); });

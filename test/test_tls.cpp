@@ -14,12 +14,17 @@
 
 #include <neolith/daemon_node.hpp>
 #include <neolith/daemon_server.hpp>
+#include <neolith/detail/corked_stream.hpp>
+#include <neolith/detail/maybe_tls_stream.hpp>
+#include <neolith/detail/tls_context.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
@@ -169,6 +174,19 @@ void every_request_kind(asio::io_context& ioc, daemon_node& node, const std::str
   BOOST_TEST((health.value().status != node_status::offline));
 }
 
+/// Reads from a raw client socket until the peer closes it (or 100 reads); records when.
+awaitable<void> read_until_closed(std::shared_ptr<tcp::socket> s,
+                                  std::shared_ptr<std::vector<std::optional<clock_type::time_point>>> closed,
+                                  std::size_t i) {
+  char buf[256];
+  for (int n = 0; n < 100; ++n) {
+    auto [ec, got] = co_await s->async_read_some(asio::buffer(buf), asio::as_tuple(use_awaitable));
+    (void)got;
+    if (ec) break;
+  }
+  (*closed)[i] = clock_type::now();
+}
+
 /// Spawns a session for `task` into `slot`.
 awaitable<void> spawn_into(daemon_node& node, std::string task, std::optional<result<session>>& slot) {
   auto r = co_await node.spawn_session(make_spawn(std::move(task)));
@@ -186,9 +204,85 @@ std::pair<error_info, clock_type::duration> failed_connect(asio::io_context& ioc
 
 }  // namespace
 
+// ----- The transport layer ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(transport)
+
+BOOST_AUTO_TEST_CASE(a_tls_stream_destroyed_with_a_write_in_flight_touches_nothing_of_it) {
+  // corked_stream may be destroyed with its flush in flight (safe on a socket); over TLS the
+  // write's handler keeps the TLS block alive until it completes. ASan checks the rest.
+  using transport = detail::maybe_tls_stream<tcp::socket>;
+  asio::io_context ioc;
+  daemon_tls_options st;
+  st.certificate_chain_file = certs().server_cert;
+  st.private_key_file = certs().server_key;
+  auto server_ctx = detail::make_server_tls_context(st);
+  BOOST_TEST_REQUIRE(server_ctx.has_value());
+  node_tls_options ct;
+  ct.ca_file = certs().ca_cert;
+  auto client_ctx = detail::make_client_tls_context(ct);
+  BOOST_TEST_REQUIRE(client_ctx.has_value());
+
+  tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto client = std::make_unique<detail::corked_stream<transport>>(ioc.get_executor());
+  client->next_layer().next_layer().connect(acceptor.local_endpoint());
+  asio::ssl::stream<tcp::socket> server(acceptor.accept(), *server_ctx.value());
+  BOOST_TEST(!client->next_layer().is_tls());
+  auto& tls = client->next_layer().start_tls(*client_ctx.value());
+  BOOST_TEST(client->next_layer().is_tls());
+  BOOST_TEST(client->next_layer().next_layer().is_open());  // the TCP stream moved under TLS
+  std::optional<boost::system::error_code> server_hs, client_hs;
+  server.async_handshake(asio::ssl::stream_base::server, [&](boost::system::error_code ec) { server_hs = ec; });
+  tls.async_handshake(asio::ssl::stream_base::client, [&](boost::system::error_code ec) { client_hs = ec; });
+  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return server_hs && client_hs; }, 5s));
+  BOOST_TEST_REQUIRE(!*server_hs, server_hs->message());
+  BOOST_TEST_REQUIRE(!*client_hs, client_hs->message());
+
+  // A small write arrives decrypted.
+  BOOST_TEST(client->append([](std::vector<char>& out) { out.insert(out.end(), {'h', 'i'}); }));
+  char got[2] = {};
+  std::optional<boost::system::error_code> read_ec;
+  asio::async_read(server, asio::buffer(got), [&](boost::system::error_code ec, std::size_t) { read_ec = ec; });
+  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return read_ec.has_value(); }, 5s));
+  BOOST_TEST(!*read_ec);
+  BOOST_TEST(std::string(got, 2) == "hi");
+
+  // 32 MiB the server does not read (more than the socket buffers hold): the flush stays in
+  // flight. Then the stream goes away.
+  BOOST_TEST(client->append([](std::vector<char>& out) { out.resize(out.size() + (std::size_t{32} << 20), 'x'); }));
+  ioc.restart();
+  ioc.run_for(50ms);
+  BOOST_TEST_REQUIRE(client->buffered() > 0u);
+  client.reset();
+  // The peer goes away: the write in flight fails, its handler runs and releases the block.
+  server.next_layer().close();
+  ioc.restart();
+  ioc.run_for(5s);  // returns as soon as nothing is left: the block (and its socket) are gone
+  BOOST_TEST(ioc.stopped());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 // ----- The client and the daemon over wss:// ----------------------------------------------
 
 BOOST_AUTO_TEST_SUITE(wss)
+
+BOOST_AUTO_TEST_CASE(wss_endpoints_parse) {
+  auto a = node_endpoint::parse("wss://daemon.example:8443/nodes/7?x=1");
+  BOOST_TEST_REQUIRE(a.has_value());
+  BOOST_TEST(a.value().tls);
+  BOOST_TEST(a.value().host == "daemon.example");
+  BOOST_TEST(a.value().port == 8443);
+  BOOST_TEST(a.value().target == "/nodes/7?x=1");
+  BOOST_TEST(a.value().url() == "wss://daemon.example:8443/nodes/7?x=1");
+  BOOST_TEST(a.value().host_header() == "daemon.example:8443");
+  auto b = node_endpoint::parse("wss://daemon.example");
+  BOOST_TEST_REQUIRE(b.has_value());
+  BOOST_TEST(b.value().port == 443);  // the default port of wss://
+  BOOST_TEST(b.value().host_header() == "daemon.example");
+  BOOST_TEST((b.value() == node_endpoint::wss("daemon.example", 443)));
+  BOOST_TEST(!(node_endpoint::wss("h", 1) == node_endpoint::ws("h", 1)));
+}
 
 BOOST_AUTO_TEST_CASE(every_request_kind_over_tls) {
   tls_env e;
@@ -203,9 +297,33 @@ BOOST_AUTO_TEST_CASE(every_request_kind_over_tls) {
   BOOST_TEST((e.node().state() == connection_state::connected));
   BOOST_TEST(e.daemon.server()->stats().connections_accepted == 1u);
   BOOST_TEST(e.node().statistics().connection_losses == 0u);
-  // A graceful disconnect closes the TLS session (close_notify) and the connection.
   BOOST_TEST(run(e.ioc, e.node().disconnect()).has_value());
   BOOST_TEST(run_until(e.ioc, [&] { return e.daemon.server()->stats().connections == 0u; }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(a_graceful_stop_closes_the_tls_connection_cleanly) {
+  auto d = tls_daemon_options();
+  d.close_timeout = 10s;  // a connection that did not close cleanly would hold the stop this long
+  tls_env e(d);
+  event_log log;
+  log.attach(e.node());
+  BOOST_TEST_REQUIRE(run(e.ioc, e.node().connect()).has_value());
+  BOOST_TEST(run(e.ioc, e.node().get_sessions()).has_value());
+  const auto t0 = clock_type::now();
+  e.daemon.server()->stop();
+  // The close handshake (WebSocket close frames, then TLS close_notify both ways) completes:
+  // the daemon has stopped long before its close timeout.
+  BOOST_TEST_REQUIRE(run_until(e.ioc, [&] { return e.daemon.server()->stopped(); }, 5s));
+  BOOST_TEST((clock_type::now() - t0 < 5s));
+  BOOST_TEST_REQUIRE(run_until(e.ioc, [&] { return log.count("disconnected") == 1u; }, 5s));
+  std::string why;
+  {
+    std::lock_guard lock(log.m);
+    for (const auto& ev : log.events)
+      if (const auto* dis = std::get_if<event::disconnected>(&ev)) why = dis->reason.message;
+  }
+  BOOST_TEST(contains(why, "code 1001"), why);
+  (void)run(e.ioc, e.node().disconnect());
 }
 
 BOOST_AUTO_TEST_CASE(a_host_name_verifies_against_the_dns_entry) {
@@ -242,8 +360,8 @@ BOOST_AUTO_TEST_CASE(daemon_restarted_the_client_reconnects_over_tls_and_resends
   d.response_delay = 300ms;
   restartable_daemon daemon(d);
   asio::io_context ioc;
-  daemon_node node(ioc.get_executor(), "n", wss(daemon.port()), test_capabilities(), tls_node_options());
   event_log log;
+  daemon_node node(ioc.get_executor(), "n", wss(daemon.port()), test_capabilities(), tls_node_options());
   log.attach(node);
   BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
   constexpr int n = 5;
@@ -273,8 +391,8 @@ BOOST_AUTO_TEST_CASE(an_untrusted_ca_fails_through_the_backoff_path_and_verify_p
   auto o = fast_node_options();
   o.tls.ca_file = certs().other_ca_cert;
   o.max_attempts = 3;
-  auto n = e.other(o, wss(e.daemon.port()));
   event_log log;
+  auto n = e.other(o, wss(e.daemon.port()));
   log.attach(*n);
   auto [err, took] = failed_connect(e.ioc, *n);
   BOOST_TEST(err == error::tls_handshake_failed, err.what());
@@ -384,33 +502,19 @@ BOOST_AUTO_TEST_CASE(garbage_and_stalled_handshakes_cost_only_their_connection) 
 
   // Four raw TCP clients: silent; random bytes; plain HTTP; the start of a TLS record, then
   // nothing. Each records when the daemon closed it.
-  struct raw {
-    std::string send;
-    std::optional<clock_type::time_point> closed;
-  };
-  std::vector<raw> raws{{"", {}},
-                        {std::string("\x13\x37\x00\xff garbage garbage garbage\r\n\r\n", 30), {}},
-                        {"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", {}},
-                        {std::string("\x16\x03\x01\x02\x00", 5), {}}};
-  std::vector<std::shared_ptr<tcp::socket>> sockets;
+  static const char garbage[] = "\x13\x37\x00\xff garbage garbage garbage\r\n\r\n";
+  const std::vector<std::string> sends{
+      "", std::string(garbage, sizeof garbage - 1),
+      "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+      std::string("\x16\x03\x01\x02\x00", 5)};
+  using closed_times = std::vector<std::optional<clock_type::time_point>>;
+  auto closed = std::make_shared<closed_times>(sends.size());
   const auto t0 = clock_type::now();
-  for (auto& r : raws) {
+  for (std::size_t i = 0; i < sends.size(); ++i) {
     auto s = std::make_shared<tcp::socket>(e.ioc);
     s->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), e.daemon.port()));
-    if (!r.send.empty()) asio::write(*s, asio::buffer(r.send));
-    sockets.push_back(s);
-    asio::co_spawn(
-        e.ioc,
-        [](std::shared_ptr<tcp::socket> s, raw& r) -> awaitable<void> {
-          char buf[256];
-          for (int i = 0; i < 100; ++i) {  // bounded: the daemon closes, or the test's deadline ends it
-            auto [ec, n] = co_await s->async_read_some(asio::buffer(buf), asio::as_tuple(use_awaitable));
-            (void)n;
-            if (ec) break;
-          }
-          r.closed = clock_type::now();
-        }(s, r),
-        asio::detached);
+    if (!sends[i].empty()) asio::write(*s, asio::buffer(sends[i]));
+    asio::co_spawn(e.ioc, read_until_closed(s, closed, i), asio::detached);
   }
   // Meanwhile the TLS node works, and another one connects.
   for (int i = 0; i < 5; ++i) BOOST_TEST(run(e.ioc, e.node().get_sessions()).has_value());
@@ -421,10 +525,10 @@ BOOST_AUTO_TEST_CASE(garbage_and_stalled_handshakes_cost_only_their_connection) 
   // Every raw connection is closed by the daemon: at once for garbage, at the handshake
   // deadline for silence.
   BOOST_TEST_REQUIRE(run_until(e.ioc, [&] {
-    return std::all_of(raws.begin(), raws.end(), [](const raw& r) { return r.closed.has_value(); });
+    return std::all_of(closed->begin(), closed->end(), [](const auto& c) { return c.has_value(); });
   }, 5s));
-  for (std::size_t i = 0; i < raws.size(); ++i) {
-    const auto after = std::chrono::duration_cast<milliseconds>(*raws[i].closed - t0);
+  for (std::size_t i = 0; i < closed->size(); ++i) {
+    const auto after = std::chrono::duration_cast<milliseconds>(*(*closed)[i] - t0);
     BOOST_TEST_CONTEXT("raw client " << i << " closed after " << after.count() << " ms") {
       if (i == 0 || i == 3)
         BOOST_TEST((after >= 400ms));  // the handshake deadline (500 ms), not before
@@ -546,7 +650,8 @@ BOOST_AUTO_TEST_CASE(the_daemon_refuses_to_start_with_a_clear_error) {
   asio::io_context ioc;
   daemon_server ok(ioc, tls_daemon_options(true));
   BOOST_TEST(ok.start().has_value());
-  ok.abort();
+  ok.stop();
+  BOOST_TEST(run_until(ioc, [&] { return ok.stopped(); }, 5s));
 }
 
 BOOST_AUTO_TEST_CASE(the_node_fails_connect_at_once_with_a_clear_error) {
@@ -584,8 +689,8 @@ BOOST_AUTO_TEST_CASE(the_node_fails_connect_at_once_with_a_clear_error) {
     BOOST_TEST_CONTEXT(bc.says) {
       auto o = fast_node_options();
       o.tls = bc.t;
-      daemon_node node(ioc.get_executor(), "n", wss(daemon.port()), test_capabilities(), o);
       event_log log;
+      daemon_node node(ioc.get_executor(), "n", wss(daemon.port()), test_capabilities(), o);
       log.attach(node);
       const auto t0 = clock_type::now();
       auto r = run(ioc, node.connect());
