@@ -67,11 +67,20 @@ result<void> use_certificate(ssl::context& ctx, const std::string& chain_file, c
   boost::system::error_code ec;
   ctx.use_certificate_chain_file(chain_file, ec);
   if (ec) return load_error(chain_what, chain_file, ec);
-  ctx.use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) return load_error(key_what, key_file, ec);
-  if (::SSL_CTX_check_private_key(ctx.native_handle()) != 1)
+  const auto mismatch = [&](const boost::system::error_code& why) {
     return config_error(std::string(key_what) + " '" + key_file + "' does not match the certificate in '" +
-                        chain_file + "': " + tls_error_text(last_openssl_error(), nullptr));
+                        chain_file + "': " + tls_error_text(why, nullptr));
+  };
+  ctx.use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) {
+    // OpenSSL checks the key against the certificate as it loads it.
+    if (ec.category() == asio::error::get_ssl_category()) {
+      const int reason = ERR_GET_REASON(static_cast<unsigned long>(static_cast<unsigned int>(ec.value())));
+      if (reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH) return mismatch(ec);
+    }
+    return load_error(key_what, key_file, ec);
+  }
+  if (::SSL_CTX_check_private_key(ctx.native_handle()) != 1) return mismatch(last_openssl_error());
   return outcome::success();
 }
 
