@@ -174,18 +174,19 @@ asio::awaitable<result<void>> connection::open() {
   if (hec == beast::error::timeout)
     co_return error_info(error::connect_timeout, "the WebSocket upgrade with " + ep.url() + " timed out");
   if (hec) {
+    if (ep.tls && is_tls_error(hec)) {
+      // TLS 1.3: the daemon checks a client certificate after the client's handshake is done,
+      // and says no with an alert on the first read. (No HTTP response was read: Beast leaves
+      // `res` at 500 then.)
+      auto* t = ws_.next_layer().next_layer().tls();
+      co_return error_info(error::tls_handshake_failed, "the daemon at " + ep.url() + " refused the TLS session: " +
+                                                            tls_error_text(hec, t ? t->native_handle() : nullptr));
+    }
     if (res.result() == http::status::unauthorized)
       co_return error_info(error::unauthorized, "the daemon at " + ep.url() + " refused the credentials (HTTP 401)");
     if (res.result_int() != 0 && res.result() != http::status::switching_protocols)
       co_return error_info(error::connect_failed, "the daemon at " + ep.url() + " refused the upgrade: HTTP " +
                                                       std::to_string(res.result_int()));
-    if (ep.tls && is_tls_error(hec)) {
-      // TLS 1.3: the daemon checks a client certificate after the client's handshake is done,
-      // and says no with an alert on the first read.
-      auto* t = ws_.next_layer().next_layer().tls();
-      co_return error_info(error::tls_handshake_failed, "the daemon at " + ep.url() + " refused the TLS session: " +
-                                                            tls_error_text(hec, t ? t->native_handle() : nullptr));
-    }
     co_return io_error(error::connect_failed, ("the WebSocket upgrade with " + ep.url() + " failed").c_str(), hec);
   }
   // From now on liveness is ours (heartbeats), not a socket timeout. (Fetched again: with TLS

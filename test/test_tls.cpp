@@ -69,7 +69,7 @@ node_options tls_node_options() {
   return o;
 }
 
-node_endpoint wss(std::uint16_t port, const std::string& host = "127.0.0.1") {
+node_endpoint tls_endpoint(std::uint16_t port, const std::string& host = "127.0.0.1") {
   auto ep = node_endpoint::parse("wss://" + host + ":" + std::to_string(port) + "/");
   BOOST_TEST_REQUIRE(ep.has_value());
   return ep.value();
@@ -127,7 +127,7 @@ struct tls_env {
   explicit tls_env(daemon_options d = tls_daemon_options(), node_options o = tls_node_options(),
                    std::string host = "127.0.0.1")
       : daemon(std::move(d)) {
-    node_storage.emplace(ioc.get_executor(), "tls-node", wss(daemon.port(), host), test_capabilities(), o);
+    node_storage.emplace(ioc.get_executor(), "tls-node", tls_endpoint(daemon.port(), host), test_capabilities(), o);
   }
   ~tls_env() {
     node_storage.reset();
@@ -265,7 +265,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // ----- The client and the daemon over wss:// ----------------------------------------------
 
-BOOST_AUTO_TEST_SUITE(wss)
+BOOST_AUTO_TEST_SUITE(over_tls)
 
 BOOST_AUTO_TEST_CASE(wss_endpoints_parse) {
   auto a = node_endpoint::parse("wss://daemon.example:8443/nodes/7?x=1");
@@ -340,14 +340,14 @@ BOOST_AUTO_TEST_CASE(a_context_of_ones_own) {
   auto o = fast_node_options();
   o.tls_context = ctx;
   o.tls.ca_file = "/nonexistent/ignored-with-a-context.pem";  // the context wins
-  auto n = e.other(o, wss(e.daemon.port()));
+  auto n = e.other(o, tls_endpoint(e.daemon.port()));
   auto c = run(e.ioc, n->connect());
   BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().what()));
   BOOST_TEST(run(e.ioc, n->get_health()).has_value());
   // The context does not make verification optional: a wrong name still fails.
   auto wrong = o;
   wrong.tls.server_name = "not-the-daemon.example";
-  auto w = e.other(wrong, wss(e.daemon.port()));
+  auto w = e.other(wrong, tls_endpoint(e.daemon.port()));
   auto [err, took] = failed_connect(e.ioc, *w);
   BOOST_TEST(err == error::tls_handshake_failed, err.what());
   (void)took;
@@ -361,7 +361,7 @@ BOOST_AUTO_TEST_CASE(daemon_restarted_the_client_reconnects_over_tls_and_resends
   restartable_daemon daemon(d);
   asio::io_context ioc;
   event_log log;
-  daemon_node node(ioc.get_executor(), "n", wss(daemon.port()), test_capabilities(), tls_node_options());
+  daemon_node node(ioc.get_executor(), "n", tls_endpoint(daemon.port()), test_capabilities(), tls_node_options());
   log.attach(node);
   BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
   constexpr int n = 5;
@@ -392,7 +392,7 @@ BOOST_AUTO_TEST_CASE(an_untrusted_ca_fails_through_the_backoff_path_and_verify_p
   o.tls.ca_file = certs().other_ca_cert;
   o.max_attempts = 3;
   event_log log;
-  auto n = e.other(o, wss(e.daemon.port()));
+  auto n = e.other(o, tls_endpoint(e.daemon.port()));
   log.attach(*n);
   auto [err, took] = failed_connect(e.ioc, *n);
   BOOST_TEST(err == error::tls_handshake_failed, err.what());
@@ -411,7 +411,7 @@ BOOST_AUTO_TEST_CASE(an_untrusted_ca_fails_through_the_backoff_path_and_verify_p
   // The same untrusted daemon with verification off.
   auto insecure = o;
   insecure.tls.verify_peer = false;
-  auto m = e.other(insecure, wss(e.daemon.port()));
+  auto m = e.other(insecure, tls_endpoint(e.daemon.port()));
   auto c = run(e.ioc, m->connect());
   BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().what()));
   BOOST_TEST(run(e.ioc, m->get_sessions()).has_value());
@@ -423,7 +423,7 @@ BOOST_AUTO_TEST_CASE(a_host_name_mismatch_fails) {
   auto o = tls_node_options();
   o.tls.server_name = "not-the-daemon.example";
   o.max_attempts = 0;
-  auto n = e.other(o, wss(e.daemon.port()));
+  auto n = e.other(o, tls_endpoint(e.daemon.port()));
   auto [err, took] = failed_connect(e.ioc, *n);
   BOOST_TEST(err == error::tls_handshake_failed, err.what());
   BOOST_TEST(contains(err.message, "hostname mismatch"), err.message);
@@ -433,7 +433,7 @@ BOOST_AUTO_TEST_CASE(a_host_name_mismatch_fails) {
   auto ip = tls_node_options();
   ip.tls.server_name = "127.0.0.2";  // an address the certificate does not name
   ip.max_attempts = 0;
-  auto m = e.other(ip, wss(e.daemon.port()));
+  auto m = e.other(ip, tls_endpoint(e.daemon.port()));
   auto [err2, took2] = failed_connect(e.ioc, *m);
   BOOST_TEST(err2 == error::tls_handshake_failed, err2.what());
   BOOST_TEST(contains(err2.message, "IP address mismatch"), err2.message);
@@ -463,7 +463,7 @@ BOOST_AUTO_TEST_CASE(a_tls_client_on_a_plain_daemon_fails_quickly) {
   auto o = tls_node_options();
   o.connect_timeout = 3000ms;
   o.max_attempts = 0;
-  daemon_node node(ioc.get_executor(), "n", wss(daemon.port()), test_capabilities(), o);
+  daemon_node node(ioc.get_executor(), "n", tls_endpoint(daemon.port()), test_capabilities(), o);
   auto [err, took] = failed_connect(ioc, node);
   BOOST_TEST(err == error::tls_handshake_failed, err.what());
   BOOST_TEST(contains(err.message, "the TLS handshake with wss://127.0.0.1:"), err.message);
@@ -483,7 +483,7 @@ BOOST_AUTO_TEST_CASE(a_silent_peer_times_out_within_the_connect_timeout) {
   auto o = tls_node_options();
   o.connect_timeout = 300ms;
   o.max_attempts = 0;
-  daemon_node node(ioc.get_executor(), "n", wss(silent.local_endpoint().port()), test_capabilities(), o);
+  daemon_node node(ioc.get_executor(), "n", tls_endpoint(silent.local_endpoint().port()), test_capabilities(), o);
   auto [err, took] = failed_connect(ioc, node);
   BOOST_TEST(err == error::connect_timeout, err.what());
   BOOST_TEST(contains(err.message, "TLS handshake"), err.message);
@@ -518,7 +518,7 @@ BOOST_AUTO_TEST_CASE(garbage_and_stalled_handshakes_cost_only_their_connection) 
   }
   // Meanwhile the TLS node works, and another one connects.
   for (int i = 0; i < 5; ++i) BOOST_TEST(run(e.ioc, e.node().get_sessions()).has_value());
-  auto second = e.other(tls_node_options(), wss(e.daemon.port()));
+  auto second = e.other(tls_node_options(), tls_endpoint(e.daemon.port()));
   BOOST_TEST_REQUIRE(run(e.ioc, second->connect()).has_value());
   BOOST_TEST(run(e.ioc, second->get_health()).has_value());
 
@@ -551,7 +551,7 @@ BOOST_AUTO_TEST_CASE(mutual_tls_requires_a_client_certificate) {
   // on the first read).
   auto o = tls_node_options();
   o.max_attempts = 0;
-  auto none = e.other(o, wss(e.daemon.port()));
+  auto none = e.other(o, tls_endpoint(e.daemon.port()));
   auto [err, took] = failed_connect(e.ioc, *none);
   BOOST_TEST(err == error::tls_handshake_failed, err.what());
   BOOST_TEST((took < 2000ms));
@@ -561,7 +561,7 @@ BOOST_AUTO_TEST_CASE(mutual_tls_requires_a_client_certificate) {
   auto other = o;
   other.tls.certificate_file = certs().other_client_cert;
   other.tls.private_key_file = certs().other_client_key;
-  auto stranger = e.other(other, wss(e.daemon.port()));
+  auto stranger = e.other(other, tls_endpoint(e.daemon.port()));
   auto [err2, took2] = failed_connect(e.ioc, *stranger);
   BOOST_TEST(err2 == error::tls_handshake_failed, err2.what());
   (void)took2;
@@ -572,7 +572,7 @@ BOOST_AUTO_TEST_CASE(mutual_tls_requires_a_client_certificate) {
   auto with = tls_node_options();
   with.tls.certificate_file = certs().client_cert;
   with.tls.private_key_file = certs().client_key;
-  auto good = e.other(with, wss(e.daemon.port()));
+  auto good = e.other(with, tls_endpoint(e.daemon.port()));
   auto c = run(e.ioc, good->connect());
   BOOST_TEST_REQUIRE(c.has_value(), (c ? "" : c.error().what()));
   every_request_kind(e.ioc, *good, "mtls-task");
@@ -585,14 +585,14 @@ BOOST_AUTO_TEST_CASE(the_token_is_checked_over_tls) {
   tls_env e(d);
   auto o = tls_node_options();
   o.max_attempts = 0;
-  auto n = e.other(o, wss(e.daemon.port()));
+  auto n = e.other(o, tls_endpoint(e.daemon.port()));
   auto [err, took] = failed_connect(e.ioc, *n);
   BOOST_TEST(err == error::unauthorized, err.what());
   (void)took;
   (void)run(e.ioc, n->disconnect());
   auto with = tls_node_options();
   with.bearer_token = "s3cret";
-  auto good = e.other(with, wss(e.daemon.port()));
+  auto good = e.other(with, tls_endpoint(e.daemon.port()));
   BOOST_TEST(run(e.ioc, good->connect()).has_value());
   (void)run(e.ioc, good->disconnect());
 }
@@ -690,7 +690,7 @@ BOOST_AUTO_TEST_CASE(the_node_fails_connect_at_once_with_a_clear_error) {
       auto o = fast_node_options();
       o.tls = bc.t;
       event_log log;
-      daemon_node node(ioc.get_executor(), "n", wss(daemon.port()), test_capabilities(), o);
+      daemon_node node(ioc.get_executor(), "n", tls_endpoint(daemon.port()), test_capabilities(), o);
       log.attach(node);
       const auto t0 = clock_type::now();
       auto r = run(ioc, node.connect());
