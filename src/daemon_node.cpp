@@ -27,7 +27,7 @@ bool daemon_node::capabilities_known() const noexcept { return impl_->capabiliti
 connection_state daemon_node::state() const noexcept { return impl_->state.load(std::memory_order_acquire); }
 node_health daemon_node::cached_health() const { return impl_->cached_health(); }
 node_statistics daemon_node::statistics() const noexcept { return impl_->statistics(); }
-daemon_node::executor_type daemon_node::get_executor() const noexcept { return impl_->strand.get_inner_executor(); }
+daemon_node::executor_type daemon_node::get_executor() const noexcept { return impl_->inner_executor; }
 
 bool daemon_node::is_healthy() const noexcept {
   if (state() != connection_state::connected) return false;
@@ -35,9 +35,9 @@ bool daemon_node::is_healthy() const noexcept {
   return s == node_status::healthy || s == node_status::degraded;
 }
 
-void daemon_node::initiate_request(message req, std::chrono::milliseconds timeout,
+void daemon_node::initiate_request(message req, std::chrono::milliseconds timeout, asio::any_io_executor caller,
                                    asio::any_completion_handler<void(result<message>)> handler) {
-  impl_->request(std::move(req), timeout, std::move(handler));
+  impl_->request(std::move(req), timeout, std::move(caller), std::move(handler));
 }
 
 // ----- Connection ----------------------------------------------------------------------

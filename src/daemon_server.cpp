@@ -2,6 +2,7 @@
 
 #include <neolith/detail/daemon_connection.hpp>
 #include <neolith/detail/daemon_server_impl.hpp>
+#include <neolith/detail/light_strand.hpp>
 #include <neolith/detail/tls_context.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -116,7 +117,7 @@ asio::awaitable<void> daemon_server::impl::accept_loop(std::shared_ptr<impl> sel
   live_guard guard(self);
   asio::steady_timer backoff(strand);
   while (!stopping.load()) {
-    auto [ec, sock] = co_await acceptor.async_accept(asio::any_io_executor(asio::make_strand(ex)), use_tuple);
+    auto [ec, sock] = co_await acceptor.async_accept(detail::make_light_strand(ex), use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping.load() || !acceptor.is_open()) break;
       // E.g. EMFILE: back off briefly instead of spinning.

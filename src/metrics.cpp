@@ -104,6 +104,8 @@ void append_prometheus(std::string& out, std::string_view node_id, const node_st
   const auto d = [](std::uint64_t v) { return static_cast<double>(v); };
   w.metric("neolith_client_requests_total", "counter", "Requests accepted by the node.", d(s.requests));
   w.metric("neolith_client_frames_sent_total", "counter", "Request frames written, re-sends included.", d(s.frames_sent));
+  w.metric("neolith_client_socket_writes_total", "counter", "Socket writes made (the frames ready at once leave in one).",
+           d(s.socket_writes));
   w.metric("neolith_client_resent_total", "counter", "Requests queued again after a lost connection.", d(s.resent));
   w.metric("neolith_client_answered_total", "counter", "Answers routed to a waiting caller.", d(s.answered));
   w.metric("neolith_client_timeouts_total", "counter", "Requests ended by their deadline.", d(s.timeouts));

@@ -1,5 +1,5 @@
-// One WebSocket connection of a daemon_node: the upgrade, then a reader and a heartbeat
-// coroutine until one of them ends; frames are written as soon as they are queued, every
+// One WebSocket connection of a daemon_node: the upgrade, then a reader coroutine and a
+// heartbeat timer until the socket ends; frames are written as soon as they are queued, every
 // frame ready at that moment in one socket write (corked_stream).
 #include "node_impl.hpp"
 
@@ -8,7 +8,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -24,11 +23,13 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
-connection::connection(node_impl& node, asio::strand<asio::any_io_executor> ex)
+connection::connection(node_impl& node, asio::any_io_executor ex)
     : node_(node),
       ws_(ex),
       heartbeat_timer_(ex),
-      liveness_(node.options.heartbeat_interval, node.options.heartbeat_timeout, steady::now()) {}
+      liveness_(node.options.heartbeat_interval, node.options.heartbeat_timeout, steady::now()) {
+  ws_.next_layer().count_writes(&node.stats.socket_writes);
+}
 
 void connection::close(error_info reason) {
   if (!reason_) reason_ = std::move(reason);
@@ -111,6 +112,10 @@ void connection::wake_writer() {
 
 void connection::start_writer() {
   writing_ = true;
+  // Auto-cork: while the reader works through the answers of one socket read, the requests
+  // their callers make at once are held, and leave together when the reader goes back to the
+  // socket (at once when the reader is waiting on it: a lone request pays no delay).
+  ws_.next_layer().auto_cork(true);
   ws_.next_layer().on_error([this](const boost::system::error_code& ec) {
     close(io_error(error::connection_lost, "writing to the daemon failed", ec));
   });
@@ -213,11 +218,12 @@ boost::system::error_code connection::start_tls() {
 }
 
 asio::awaitable<error_info> connection::run() {
-  using namespace asio::experimental::awaitable_operators;
   auto self = shared_from_this();
   start_writer();
-  co_await (read_loop(self) || heartbeat_loop(self));
-  // Whichever loop ended first gave the reason; make sure the socket is closed.
+  heartbeat_tick();
+  co_await read_loop(self);
+  // The reader ends when the socket does: a read error, or close() (a dead peer, disconnect())
+  // which gave the reason first. Make sure the socket is closed.
   close(error_info(error::connection_lost, "the connection ended"));
   co_return *reason_;
 }
@@ -253,28 +259,30 @@ asio::awaitable<void> connection::read_loop([[maybe_unused]] std::shared_ptr<con
   }
 }
 
-asio::awaitable<void> connection::heartbeat_loop([[maybe_unused]] std::shared_ptr<connection> self) {
+// A timer callback rather than a coroutine: an idle connection keeps no coroutine frame for
+// it. The pending wait holds the connection; close() cancels it.
+void connection::heartbeat_tick() {
   using action = liveness_monitor<steady>::action;
-  for (;;) {
-    if (reason_) co_return;
-    switch (liveness_.poll(steady::now())) {
-      case action::peer_dead:
-        close(error_info(error::heartbeat_timeout,
-                         "nothing received from the daemon for " +
-                             std::to_string(node_.options.heartbeat_timeout.count()) + " ms"));
-        co_return;
-      case action::send_heartbeat: {
-        msg::heartbeat hb;
-        hb.time = now_timestamp();
-        send_control(encode(message(std::move(hb))));
-        node_.stats.heartbeats_sent.fetch_add(1, std::memory_order_relaxed);
-        break;
-      }
-      case action::none: break;
+  if (reason_) return;
+  switch (liveness_.poll(steady::now())) {
+    case action::peer_dead:
+      close(error_info(error::heartbeat_timeout, "nothing received from the daemon for " +
+                                                     std::to_string(node_.options.heartbeat_timeout.count()) + " ms"));
+      return;
+    case action::send_heartbeat: {
+      msg::heartbeat hb;
+      hb.time = now_timestamp();
+      send_control(encode(message(std::move(hb))));
+      node_.stats.heartbeats_sent.fetch_add(1, std::memory_order_relaxed);
+      break;
     }
-    heartbeat_timer_.expires_at(liveness_.next_wakeup());
-    co_await heartbeat_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    case action::none: break;
   }
+  heartbeat_timer_.expires_at(liveness_.next_wakeup());
+  auto on_timer = [self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->heartbeat_tick();
+  };
+  heartbeat_timer_.async_wait(std::move(on_timer));
 }
 
 // ----- Frames from the daemon ----------------------------------------------------------

@@ -30,7 +30,7 @@ int expected_answer(message_type t) noexcept {
   }
 }
 
-std::string random_prefix(std::mt19937_64& rng) {
+std::string random_prefix(small_rng& rng) {
   // 10 base-36 digits (~51 bits): requestIds of different clients of one daemon must not meet
   // in its idempotency window.
   static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -38,12 +38,6 @@ std::string random_prefix(std::mt19937_64& rng) {
   for (int i = 0; i < 10; ++i) s += digits[rng() % 36];
   s += '.';
   return s;
-}
-
-std::mt19937_64 seeded_rng() {
-  std::random_device rd;
-  std::seed_seq seq{rd(), rd(), rd(), rd()};
-  return std::mt19937_64(seq);
 }
 
 }  // namespace
@@ -91,12 +85,13 @@ node_impl::node_impl(asio::any_io_executor ex, std::string node_id, node_endpoin
     : id(std::move(node_id)),
       endpoint(std::move(ep)),
       options(std::move(opts)),
-      strand(asio::make_strand(ex)),
+      inner_executor(ex),
+      strand(make_light_strand(ex)),
       table(std::string()),
       backoff(options.backoff_base, options.backoff_max, options.max_attempts, options.jitter),
       deadline_timer(strand),
       backoff_timer(strand),
-      rng(seeded_rng()),
+      rng(small_rng::from_random_device()),
       caps_(std::move(caps)) {
   table = request_table<call_ptr>(random_prefix(rng));
   health_.status = node_status::offline;
@@ -145,6 +140,7 @@ node_statistics node_impl::statistics() const noexcept {
   node_statistics s;
   s.requests = stats.requests.load();
   s.frames_sent = stats.frames_sent.load();
+  s.socket_writes = stats.socket_writes.load();
   s.resent = stats.resent.load();
   s.answered = stats.answered.load();
   s.timeouts = stats.timeouts.load();
@@ -179,11 +175,12 @@ struct cancel_request {
 
 }  // namespace
 
-void node_impl::request(message req, std::chrono::milliseconds timeout, request_completion handler) {
+void node_impl::request(message req, std::chrono::milliseconds timeout, asio::any_io_executor caller,
+                        request_completion handler) {
   // The slot of the type-erased handler (a layer over the caller's own slot that lets every
   // cancellation type through).
   auto slot = asio::get_associated_cancellation_slot(handler);
-  auto call = std::make_shared<call_state>(std::move(handler));
+  auto call = std::make_shared<call_state>(std::move(caller), std::move(handler));
   if (slot.is_connected()) slot.template emplace<cancel_request>(cancel_request{weak_from_this(), call});
   asio::post(strand, [self = shared_from_this(), r = std::move(req), timeout, call]() mutable {
     self->submit(std::move(r), timeout, std::move(call));
@@ -193,7 +190,7 @@ void node_impl::request(message req, std::chrono::milliseconds timeout, request_
 void node_impl::submit(message req, std::chrono::milliseconds timeout, call_ptr call) {
   auto fail = [&](error_info e) {
     call->done = true;
-    deliver(std::move(call->handler), result<message>(std::move(e)));
+    deliver(*call, result<message>(std::move(e)));
   };
   if (call->done) return;
   const int kind = expected_answer(type_of(req));
@@ -251,7 +248,7 @@ void node_impl::complete(request_handle h, result<message> r) {
   call_state& call = **c;
   if (call.done) return;
   call.done = true;
-  deliver(std::move(call.handler), std::move(r));
+  deliver(call, std::move(r));
 }
 
 void node_impl::arm_deadline_timer() {

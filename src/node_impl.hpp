@@ -1,14 +1,17 @@
 // The inside of daemon_node (private to the library): state on a strand, the request table,
-// the supervising coroutine and the connection's reader, writer and heartbeat coroutines.
+// the supervising coroutine and the connection (reader coroutine, writer, heartbeat timer).
 #ifndef NEOLITH_SRC_NODE_IMPL_HPP
 #define NEOLITH_SRC_NODE_IMPL_HPP
 
 #include <neolith/daemon_node.hpp>
 #include <neolith/detail/backoff.hpp>
 #include <neolith/detail/corked_stream.hpp>
+#include <neolith/detail/light_strand.hpp>
 #include <neolith/detail/liveness.hpp>
 #include <neolith/detail/maybe_tls_stream.hpp>
 #include <neolith/detail/request_table.hpp>
+#include <neolith/detail/ring_queue.hpp>
+#include <neolith/detail/small_rng.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
@@ -57,12 +60,25 @@ void deliver(asio::any_completion_handler<Signature> handler, Value value) {
 /// One request as its caller's side sees it: the handler to complete, and (once the strand has
 /// taken the request) its place in the table, so that a cancellation can find it.
 struct call_state {
-  explicit call_state(request_completion h) : handler(std::move(h)) {}
+  call_state(asio::any_io_executor caller, request_completion h) : caller(std::move(caller)), handler(std::move(h)) {}
+  asio::any_io_executor caller;  // the handler's executor when known concretely (else empty)
   request_completion handler;
   std::optional<request_handle> handle;  // strand only
   bool done = false;                     // strand only
 };
 using call_ptr = std::shared_ptr<call_state>;
+
+/// Completes a request's caller with `r` (as `deliver`), through its concrete executor when
+/// it is known: no allocation on the way.
+inline void deliver(call_state& call, result<message> r) {
+  if (!call.caller) return deliver(std::move(call.handler), std::move(r));
+  auto work = asio::prefer(call.caller, asio::execution::outstanding_work.tracked);
+  asio::dispatch(std::move(work), [h = std::move(call.handler), v = std::move(r)]() mutable {
+    auto slot = asio::get_associated_cancellation_slot(h);
+    if (slot.is_connected()) slot.clear();
+    std::move(h)(std::move(v));
+  });
+}
 
 /// The state shared by a subscription and the node (mutex-protected: the consumer may be on
 /// any thread).
@@ -91,7 +107,8 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   const std::string id;
   const node_endpoint endpoint;
   const node_options options;
-  asio::strand<asio::any_io_executor> strand;
+  asio::any_io_executor inner_executor;  // the executor the node was given
+  asio::any_io_executor strand;          // a strand over it (make_light_strand)
   /// wss:// only: the OpenSSL context of every connection of this node (made once, from
   /// `options.tls`, or `options.tls_context`), or why it could not be made.
   std::shared_ptr<asio::ssl::context> tls_context;
@@ -109,13 +126,14 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   node_statistics statistics() const noexcept;
 
   struct counters {
-    std::atomic<std::uint64_t> requests{0}, frames_sent{0}, resent{0}, answered{0}, timeouts{0}, cancelled{0},
+    std::atomic<std::uint64_t> requests{0}, frames_sent{0}, socket_writes{0}, resent{0}, answered{0}, timeouts{0}, cancelled{0},
         unmatched_replies{0}, invalid_frames{0}, connections{0}, connection_losses{0}, heartbeats_sent{0},
         dropped_events{0};
   } stats;
 
   // ----- Entry points (any thread) --------------------------------------------------------
-  void request(message req, std::chrono::milliseconds timeout, request_completion handler);
+  void request(message req, std::chrono::milliseconds timeout, asio::any_io_executor caller,
+               request_completion handler);
   void connect(void_completion handler);
   void disconnect(void_completion handler);
   void shutdown();  // from ~daemon_node
@@ -152,7 +170,7 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   std::optional<steady::time_point> deadline_armed;
   std::uint64_t deadline_generation = 0;
   asio::steady_timer backoff_timer;
-  std::mt19937_64 rng;
+  small_rng rng;
   std::vector<std::weak_ptr<subscription_state>> subscriptions;
   std::vector<std::pair<std::uint64_t, std::function<void(const node_event&)>>> listeners;
   std::uint64_t next_listener_id = 1;
@@ -173,7 +191,7 @@ class connection : public std::enable_shared_from_this<connection> {
  public:
   using ws_stream = beast::websocket::stream<corked_stream<maybe_tls_stream<beast::tcp_stream>>>;
 
-  connection(node_impl& node, asio::strand<asio::any_io_executor> ex);
+  connection(node_impl& node, asio::any_io_executor strand);
 
   /// Resolve, TCP connect, TLS handshake (wss://), upgrade; bounded by the node's connect
   /// timeout.
@@ -192,14 +210,14 @@ class connection : public std::enable_shared_from_this<connection> {
   /// wss://: puts TLS over the connected socket (SNI, peer verification); not a coroutine.
   boost::system::error_code start_tls();
   asio::awaitable<void> read_loop(std::shared_ptr<connection> self);
-  asio::awaitable<void> heartbeat_loop(std::shared_ptr<connection> self);
+  void heartbeat_tick();
   void start_writer();
   void append_frame(std::string_view text);
 
   node_impl& node_;  // outlived: the supervisor holds the node while a connection exists
   ws_stream ws_;
   asio::steady_timer heartbeat_timer_;
-  std::deque<std::string> control_;
+  ring_queue<std::string> control_;
   beast::flat_buffer read_buf_;
   bool writing_ = false;      // run() started: frames may be written
   bool write_waiting_ = false;  // above the write limit: waiting for the socket to drain

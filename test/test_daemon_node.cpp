@@ -326,6 +326,26 @@ BOOST_AUTO_TEST_CASE(cancellation_through_a_signal) {
   BOOST_TEST(got->error() == error::cancelled);
 }
 
+BOOST_AUTO_TEST_CASE(requests_made_at_once_leave_in_few_socket_writes) {
+  // 100 requests made in one go: the first leaves at once (a lone request pays no delay), the
+  // 99 made while that write was in flight leave together in the next one.
+  env e;
+  e.connect();
+  const auto before = e.node.statistics();
+  int answered = 0, failed = 0;
+  for (int i = 0; i < 100; ++i) {
+    e.node.async_request(msg::get_health{}, 5000ms, [&](result<message> r) { ++(r ? answered : failed); });
+  }
+  BOOST_TEST_REQUIRE(run_until(e.ioc, [&] { return answered + failed == 100; }, 5s));
+  BOOST_TEST(answered == 100);
+  const auto after = e.node.statistics();
+  BOOST_TEST(after.frames_sent - before.frames_sent == 100u);
+  // Two writes for the burst; a heartbeat may add one or two.
+  BOOST_TEST(after.socket_writes - before.socket_writes <= 4u);
+  BOOST_TEST(after.socket_writes - before.socket_writes >= 1u);
+  BOOST_TEST_MESSAGE("socket writes for the burst: " << after.socket_writes - before.socket_writes);
+}
+
 BOOST_AUTO_TEST_CASE(a_cancelled_queued_request_is_never_sent) {
   env e;
   e.daemon.kill();  // nothing listens: the node reconnects and queues

@@ -9,7 +9,7 @@
 // synchronous and thread-safe.
 //
 // The connection. `connect()` starts a supervising coroutine that owns the connection: it
-// connects (with `connect_timeout`), runs one reader, one writer and one heartbeat coroutine on
+// connects (with `connect_timeout`), runs a reader coroutine, a writer and a heartbeat timer on
 // the connection, and when the connection is lost (an I/O error, a frame above the size limit,
 // or nothing received for `heartbeat_timeout`) reconnects with exponential backoff
 // (`backoff_base` doubling up to `backoff_max`, optional jitter) up to `max_attempts`
@@ -50,6 +50,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -59,6 +60,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace neolith {
@@ -72,6 +74,7 @@ struct subscription_state;
 struct node_statistics {
   std::uint64_t requests = 0;            ///< requests accepted (not refused at once)
   std::uint64_t frames_sent = 0;         ///< request frames written, re-sends included
+  std::uint64_t socket_writes = 0;       ///< socket writes made (every frame ready at once leaves in one)
   std::uint64_t resent = 0;              ///< written requests queued again for re-sending after a lost connection
   std::uint64_t answered = 0;            ///< answers routed to a waiting caller
   std::uint64_t timeouts = 0;            ///< requests ended by their deadline
@@ -189,7 +192,14 @@ class daemon_node {
   auto async_request(message request, std::chrono::milliseconds timeout, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, void(result<message>)>(
         [this](auto handler, message req, std::chrono::milliseconds t) {
-          initiate_request(std::move(req), t,
+          // The caller's executor, kept concrete when it is an any_io_executor (coroutines):
+          // completing through it costs no allocation, unlike through the type-erased
+          // handler's any_completion_executor.
+          boost::asio::any_io_executor caller;
+          if constexpr (std::is_same_v<boost::asio::associated_executor_t<decltype(handler)>,
+                                       boost::asio::any_io_executor>)
+            caller = boost::asio::get_associated_executor(handler);
+          initiate_request(std::move(req), t, std::move(caller),
                            boost::asio::any_completion_handler<void(result<message>)>(std::move(handler)));
         },
         token, std::move(request), timeout);
@@ -205,7 +215,7 @@ class daemon_node {
   void remove_listener(std::uint64_t id);
 
  private:
-  void initiate_request(message req, std::chrono::milliseconds timeout,
+  void initiate_request(message req, std::chrono::milliseconds timeout, boost::asio::any_io_executor caller,
                         boost::asio::any_completion_handler<void(result<message>)> handler);
 
   std::shared_ptr<detail::node_impl> impl_;

@@ -44,6 +44,7 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -116,6 +117,9 @@ class corked_stream {
   /// Socket writes made (flushes completed) and bytes written, since construction.
   std::uint64_t flushes() const noexcept { return st_->flushes; }
   std::uint64_t bytes_written() const noexcept { return st_->bytes; }
+  /// Also counts each completed socket write in `*counter` (relaxed), e.g. a statistic that
+  /// outlives the stream; null: not counted.
+  void count_writes(std::atomic<std::uint64_t>* counter) noexcept { st_->write_counter = counter; }
   /// The latched write error, if any.
   const error_code& write_error() const noexcept { return st_->error; }
 
@@ -186,6 +190,7 @@ class corked_stream {
     std::function<void(const error_code&)> error_callback;
     std::uint64_t flushes = 0;
     std::uint64_t bytes = 0;
+    std::atomic<std::uint64_t>* write_counter = nullptr;
   };
 
   struct flush_handler {
@@ -198,6 +203,7 @@ class corked_stream {
       s.bytes += n;
       if (s.offset < s.writing.size()) return issue(st);
       ++s.flushes;
+      if (s.write_counter != nullptr) s.write_counter->fetch_add(1, std::memory_order_relaxed);
       s.flushing = false;
       s.writing.clear();
       s.offset = 0;

@@ -14,6 +14,7 @@
 #include <neolith/detail/corked_stream.hpp>
 #include <neolith/detail/daemon_server_impl.hpp>
 #include <neolith/detail/maybe_tls_stream.hpp>
+#include <neolith/detail/ring_queue.hpp>
 #include <neolith/protocol.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -25,7 +26,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -88,8 +88,8 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
   std::unique_ptr<boost::asio::steady_timer> delay_timer_;  ///< only with response_delay
   boost::beast::flat_buffer buffer_;
 
-  std::deque<out_item> outq_;  ///< the close frame, once closing (data frames go straight out)
-  std::deque<delayed_answer> delayed_;
+  ring_queue<out_item> outq_;  ///< the close frame, once closing (data frames go straight out)
+  ring_queue<delayed_answer> delayed_;
   bool delay_armed_ = false;
 
   clock::time_point last_activity_;

@@ -16,13 +16,14 @@
 #ifndef NEOLITH_DETAIL_REQUEST_TABLE_HPP
 #define NEOLITH_DETAIL_REQUEST_TABLE_HPP
 
+#include <neolith/detail/ring_queue.hpp>
+
 #include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -258,7 +259,7 @@ class request_table {
       std::make_heap(heap_.begin(), heap_.end(), later);
     }
     if (queue_.size() > 2 * queued_ + 64) {
-      std::erase_if(queue_, [this](request_handle h) {
+      queue_.erase_if([this](request_handle h) {
         const entry* e = get(h);
         return !e || e->state != request_state::queued;
       });
@@ -279,7 +280,7 @@ class request_table {
   std::string prefix_;
   std::vector<entry> slots_;
   std::vector<std::uint32_t> free_;
-  std::deque<request_handle> queue_;
+  ring_queue<request_handle> queue_;
   std::vector<deadline_item> heap_;
   std::uint64_t last_seq_ = 0;
   std::size_t live_ = 0;

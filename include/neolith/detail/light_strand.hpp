@@ -1,0 +1,35 @@
+// A strand, type-erased as an any_io_executor, that costs no heap allocation per operation.
+//
+// `asio::make_strand(any_io_executor)` gives a strand<any_io_executor>: too large for the small
+// buffer of an any_io_executor, so every copy made with a property (`prefer(outstanding_work.
+// tracked)`, which each I/O operation and each completion does) allocates, and Asio 1.81's
+// any_executor allocates again for every query answered by value (`blocking`, asked by the
+// strand on each post). Over an io_context's own executor type the strand is three words: it
+// fits the small buffer, and its inner executor is queried without type erasure.
+#ifndef NEOLITH_DETAIL_LIGHT_STRAND_HPP
+#define NEOLITH_DETAIL_LIGHT_STRAND_HPP
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/require.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <type_traits>
+#include <utility>
+
+namespace neolith::detail {
+
+/// A new strand over `ex`: over its concrete type when `ex` is an io_context executor (with or
+/// without outstanding work tracking), else over `ex` itself.
+inline boost::asio::any_io_executor make_light_strand(const boost::asio::any_io_executor& ex) {
+  namespace asio = boost::asio;
+  using plain = asio::io_context::executor_type;
+  using tracked = std::decay_t<decltype(asio::require(std::declval<plain>(), asio::execution::outstanding_work.tracked))>;
+  if (const auto* e = ex.target<plain>()) return asio::make_strand(*e);
+  if (const auto* e = ex.target<tracked>()) return asio::make_strand(*e);
+  return asio::make_strand(ex);
+}
+
+}  // namespace neolith::detail
+
+#endif  // NEOLITH_DETAIL_LIGHT_STRAND_HPP
