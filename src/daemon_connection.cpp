@@ -1,10 +1,12 @@
 #include <neolith/detail/daemon_auth.hpp>
 #include <neolith/detail/daemon_connection.hpp>
+#include <neolith/detail/tls_context.hpp>
 #include <neolith/detail/ws_frame.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -43,7 +45,8 @@ decoder& thread_decoder(std::size_t max_message_bytes) {
 constexpr std::size_t keep_buffer_bytes = 16 * 1024;
 
 /// Answers a request that is not upgraded (400, 401, 426) and half-closes the connection.
-asio::awaitable<void> respond(asio::ip::tcp::socket& sock, http::status st, std::string body, bool unauthorized) {
+template <class Stream>
+asio::awaitable<void> respond(Stream& stream, http::status st, std::string body, bool unauthorized) {
   http::response<http::string_body> res{st, 11};
   res.set(http::field::server, "neolith");
   res.set(http::field::content_type, "text/plain");
@@ -55,9 +58,9 @@ asio::awaitable<void> respond(asio::ip::tcp::socket& sock, http::status st, std:
   res.keep_alive(false);
   res.body() = std::move(body);
   res.prepare_payload();
-  co_await http::async_write(sock, res, use_tuple);
+  co_await http::async_write(stream, res, use_tuple);
   beast::error_code ignored;
-  sock.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  beast::get_lowest_layer(stream).shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace
@@ -132,20 +135,35 @@ asio::awaitable<void> daemon_connection::run(std::shared_ptr<daemon_connection> 
   maybe_finish();
 }
 
+asio::awaitable<bool> daemon_connection::tls_handshake() {
+  auto& t = ws_.next_layer().next_layer().start_tls(*server_->tls_context);
+  auto [ec] = co_await t.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (!ec) co_return true;
+  // A client that does not speak TLS, is not trusted, or stalls (then the watchdog closed the
+  // socket, and said so): only this connection ends.
+  if (!hard_closed_) server_->log("connection: TLS handshake failed: " + tls_error_text(ec, t.native_handle()));
+  co_return false;
+}
+
 asio::awaitable<bool> daemon_connection::upgrade() {
   const daemon_options& o = server_->opts;
   arm_watchdog(clock::now() + o.handshake_timeout);
 
+  if (server_->tls_context) {
+    const bool secured = co_await tls_handshake();
+    if (!secured) co_return false;
+  }
+
   http::request_parser<http::string_body> parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(64 * 1024);
-  auto& sock = ws_.next_layer().next_layer();
+  auto& sock = ws_.next_layer().next_layer();  // plain or TLS
   auto [ec, n] = co_await http::async_read_header(sock, buffer_, parser, use_tuple);
   (void)n;
 
   if (ec) {
     if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted && !hard_closed_ &&
-        sock.is_open()) {
+        beast::get_lowest_layer(ws_).is_open()) {
       core_.counters().http_refused.fetch_add(1);
       co_await respond(sock, http::status::bad_request, "bad request\n", false);
     }
@@ -327,7 +345,8 @@ void daemon_connection::on_watchdog() {
   if (finished_ || hard_closed_) return;
   const auto now = clock::now();
   if (!upgraded_) {
-    server_->log("connection: no WebSocket upgrade within the handshake timeout");
+    server_->log(server_->tls_context ? "connection: no TLS handshake and WebSocket upgrade within the handshake timeout"
+                                      : "connection: no WebSocket upgrade within the handshake timeout");
     hard_close();
     return;
   }

@@ -32,6 +32,10 @@ result<void> validate(const daemon_options& o) {
   if (o.max_outbound_bytes == 0 || o.max_outbound_bytes_hard < o.max_outbound_bytes)
     return bad("the outbound limits must be positive, the hard one at least the soft one");
   if (o.token && o.token->empty()) return bad("the token is empty");
+  if (o.tls) {
+    if (o.tls->certificate_chain_file.empty()) return bad("TLS needs a certificate chain file");
+    if (o.tls->private_key_file.empty()) return bad("TLS needs the certificate's private key file");
+  }
   for (std::size_t i = 0; i < o.session_types.size(); ++i)
     for (std::size_t j = i + 1; j < o.session_types.size(); ++j)
       if (o.session_types[i] == o.session_types[j])

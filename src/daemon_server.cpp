@@ -3,6 +3,7 @@
 #include <neolith/detail/daemon_connection.hpp>
 #include <neolith/detail/daemon_server_impl.hpp>
 #include <neolith/detail/light_strand.hpp>
+#include <neolith/detail/tls_context.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -208,6 +209,11 @@ result<tcp::endpoint> daemon_server::start() {
   std::lock_guard lock(s.mu);
   if (s.started) return error_info(error::invalid_argument, "the daemon was already started");
   if (s.stopping.load()) return error_info(error::shutting_down, "the daemon was stopped");
+  if (s.opts.tls) {
+    auto ctx = detail::make_server_tls_context(*s.opts.tls);
+    if (!ctx) return ctx.error();
+    s.tls_context = std::move(ctx).value();
+  }
   s.started = true;
 
   boost::system::error_code ec;
@@ -249,6 +255,7 @@ result<tcp::endpoint> daemon_server::start() {
   asio::co_spawn(s.strand, s.heartbeat_loop(self), [self](std::exception_ptr e) { log_exception(self, "heartbeat loop", e); });
   asio::co_spawn(s.strand, s.sample_loop(self), [self](std::exception_ptr e) { log_exception(self, "sampler", e); });
   s.log("listening on " + s.endpoint.address().to_string() + ":" + std::to_string(s.endpoint.port()) +
+        (s.tls_context ? std::string(" (TLS") + (s.opts.tls->client_ca_file.empty() ? "" : ", client certificates required") + ")" : std::string()) +
         " as node " + s.core->node_id() + " (runner " + std::string(s.runner->name()) + ")");
   return s.endpoint;
 }

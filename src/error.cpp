@@ -16,7 +16,7 @@ struct error_entry {
 
 // One row per error: its stable name, its wire code and its message. The order follows the
 // enum, which the static_assert below checks.
-constexpr std::array<error_entry, 35> entries{{
+constexpr std::array<error_entry, 37> entries{{
     {error::invalid_json, "invalid_json", "invalid_json", "the message is not valid JSON"},
     {error::nesting_too_deep, "nesting_too_deep", "invalid_json", "the JSON is nested too deeply"},
     {error::not_an_object, "not_an_object", "invalid_message", "the message is not a JSON object"},
@@ -52,6 +52,8 @@ constexpr std::array<error_entry, 35> entries{{
     {error::invalid_request, "invalid_request", "invalid_message", "the request is malformed"},
     {error::invalid_argument, "invalid_argument", "invalid_message", "invalid argument"},
     {error::session_not_found, "session_not_found", "internal", "no such session"},
+    {error::tls_config, "tls_config", "internal", "the TLS configuration cannot be used"},
+    {error::tls_handshake_failed, "tls_handshake_failed", "internal", "the TLS handshake failed"},
 }};
 
 constexpr bool entries_in_order() {
@@ -84,7 +86,7 @@ class category final : public boost::system::error_category {
 }  // namespace
 
 static_assert(entries_in_order(), "error table must follow the enum's order");
-static_assert(entries.size() == static_cast<std::size_t>(error::session_not_found),
+static_assert(entries.size() == static_cast<std::size_t>(error::tls_handshake_failed),
               "every error needs a row");
 
 const boost::system::error_category& error_category() noexcept {

@@ -3,11 +3,13 @@
 // frame ready at that moment in one socket write (corked_stream).
 #include "node_impl.hpp"
 
+#include <neolith/detail/tls_context.hpp>
 #include <neolith/detail/ws_frame.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/field.hpp>
@@ -122,11 +124,12 @@ void connection::start_writer() {
 
 asio::awaitable<result<void>> connection::open() {
   const auto& ep = node_.endpoint;
-  if (ep.tls) {
-    co_return error_info(error::invalid_endpoint, "wss:// endpoints are not supported by this build");
+  if (ep.tls && !node_.tls_context) {
+    co_return node_.tls_error ? *node_.tls_error : error_info(error::tls_config, "no TLS context");
   }
   auto& stream = beast::get_lowest_layer(ws_);
-  // The whole attempt (resolve, connect, upgrade) is bounded by the connect timeout.
+  // The whole attempt (resolve, connect, TLS handshake, upgrade) is bounded by the connect
+  // timeout: the TLS handshake reads and writes through the tcp_stream, under its expiry.
   stream.expires_after(node_.options.connect_timeout);
 
   tcp::resolver resolver(co_await asio::this_coro::executor);
@@ -141,6 +144,23 @@ asio::awaitable<result<void>> connection::open() {
   if (cec == beast::error::timeout) co_return error_info(error::connect_timeout, "connecting to " + ep.url() + " timed out");
   if (cec) co_return io_error(error::connect_failed, ("cannot connect to " + ep.url()).c_str(), cec);
   stream.socket().set_option(tcp::no_delay(true));
+
+  if (ep.tls) {
+    boost::system::error_code tec = start_tls();
+    if (!tec) {
+      auto [hec] = co_await ws_.next_layer().next_layer().tls()->async_handshake(asio::ssl::stream_base::client,
+                                                                                 asio::as_tuple(asio::use_awaitable));
+      tec = hec;
+    }
+    if (reason_) co_return *reason_;
+    if (tec == beast::error::timeout)
+      co_return error_info(error::connect_timeout, "the TLS handshake with " + ep.url() + " timed out");
+    if (tec) {
+      auto* t = ws_.next_layer().next_layer().tls();
+      co_return error_info(error::tls_handshake_failed, "the TLS handshake with " + ep.url() + " failed: " +
+                                                            tls_error_text(tec, t ? t->native_handle() : nullptr));
+    }
+  }
 
   ws_.read_message_max(node_.options.max_message_bytes);
   ws_.auto_fragment(false);
@@ -159,6 +179,14 @@ asio::awaitable<result<void>> connection::open() {
   if (hec == beast::error::timeout)
     co_return error_info(error::connect_timeout, "the WebSocket upgrade with " + ep.url() + " timed out");
   if (hec) {
+    if (ep.tls && is_tls_error(hec)) {
+      // TLS 1.3: the daemon checks a client certificate after the client's handshake is done,
+      // and says no with an alert on the first read. (No HTTP response was read: Beast leaves
+      // `res` at 500 then.)
+      auto* t = ws_.next_layer().next_layer().tls();
+      co_return error_info(error::tls_handshake_failed, "the daemon at " + ep.url() + " refused the TLS session: " +
+                                                            tls_error_text(hec, t ? t->native_handle() : nullptr));
+    }
     if (res.result() == http::status::unauthorized)
       co_return error_info(error::unauthorized, "the daemon at " + ep.url() + " refused the credentials (HTTP 401)");
     if (res.result_int() != 0 && res.result() != http::status::switching_protocols)
@@ -166,12 +194,27 @@ asio::awaitable<result<void>> connection::open() {
                                                       std::to_string(res.result_int()));
     co_return io_error(error::connect_failed, ("the WebSocket upgrade with " + ep.url() + " failed").c_str(), hec);
   }
-  // From now on liveness is ours (heartbeats), not a socket timeout.
-  stream.expires_never();
+  // From now on liveness is ours (heartbeats), not a socket timeout. (Fetched again: with TLS
+  // the TCP stream has moved under the TLS stream.)
+  beast::get_lowest_layer(ws_).expires_never();
   liveness_ = liveness_monitor<steady>(node_.options.heartbeat_interval, node_.options.heartbeat_timeout, steady::now());
   // Any frame counts as a sign of life, control frames (pong, ping) included.
   ws_.control_callback([this](websocket::frame_type, beast::string_view) { liveness_.on_received(steady::now()); });
   co_return outcome::success();
+}
+
+boost::system::error_code connection::start_tls() {
+  auto& t = ws_.next_layer().next_layer().start_tls(*node_.tls_context);
+  const std::string& name = node_.tls_server_name;
+  if (!set_sni(t.native_handle(), name)) return asio::ssl::error::unspecified_system_error;
+  boost::system::error_code ec;
+  if (node_.options.tls.verify_peer) {
+    t.set_verify_mode(asio::ssl::verify_peer, ec);
+    if (!ec) t.set_verify_callback(tls_host_check(name), ec);
+  } else {
+    t.set_verify_mode(asio::ssl::verify_none, ec);
+  }
+  return ec;
 }
 
 asio::awaitable<error_info> connection::run() {

@@ -1,6 +1,7 @@
 // daemon_node's state machine on its strand: requests, deadlines, the supervisor, events.
 #include "node_impl.hpp"
 
+#include <neolith/detail/tls_context.hpp>
 #include <neolith/json.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -95,6 +96,16 @@ node_impl::node_impl(asio::any_io_executor ex, std::string node_id, node_endpoin
       caps_(std::move(caps)) {
   table = request_table<call_ptr>(random_prefix(rng));
   health_.status = node_status::offline;
+  if (endpoint.tls) {
+    tls_server_name = options.tls.server_name.empty() ? endpoint.host : options.tls.server_name;
+    if (options.tls_context) {
+      tls_context = options.tls_context;
+    } else if (auto ctx = make_client_tls_context(options.tls)) {
+      tls_context = std::move(ctx).value();
+    } else {
+      tls_error = std::move(ctx).error();
+    }
+  }
 }
 
 node_impl::~node_impl() = default;
@@ -327,6 +338,11 @@ void node_impl::set_state(connection_state s) { state.store(s, std::memory_order
 void node_impl::connect(void_completion handler) {
   asio::post(strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
     if (self->shut_down) return deliver(std::move(h), result<void>(error_info(error::shutting_down, "the node is shut down")));
+    // A TLS setting that cannot be used will not get better by retrying: fail at once.
+    if (self->tls_error) {
+      self->emit(event::error{*self->tls_error});
+      return deliver(std::move(h), result<void>(*self->tls_error));
+    }
     if (self->running && !self->stopping && self->state.load() == connection_state::connected)
       return deliver(std::move(h), result<void>(outcome::success()));
     self->connect_waiters.push_back(std::move(h));

@@ -8,6 +8,7 @@
 #include <neolith/detail/corked_stream.hpp>
 #include <neolith/detail/light_strand.hpp>
 #include <neolith/detail/liveness.hpp>
+#include <neolith/detail/maybe_tls_stream.hpp>
 #include <neolith/detail/request_table.hpp>
 #include <neolith/detail/ring_queue.hpp>
 #include <neolith/detail/small_rng.hpp>
@@ -16,6 +17,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -107,6 +109,12 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   const node_options options;
   asio::any_io_executor inner_executor;  // the executor the node was given
   asio::any_io_executor strand;          // a strand over it (make_light_strand)
+  /// wss:// only: the OpenSSL context of every connection of this node (made once, from
+  /// `options.tls`, or `options.tls_context`), or why it could not be made.
+  std::shared_ptr<asio::ssl::context> tls_context;
+  std::optional<error_info> tls_error;
+  /// The name checked against the daemon's certificate and sent in SNI.
+  std::string tls_server_name;
 
   // ----- Thread-safe state ----------------------------------------------------------------
   std::atomic<connection_state> state{connection_state::disconnected};
@@ -177,14 +185,16 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
 ///
 /// Writing: frames are serialized straight into the corked_stream under the WebSocket stream
 /// (no Beast write operation, no writer coroutine): whatever is ready when the writer is woken
-/// leaves in one socket write. Reading: Beast (control frames, limits, UTF-8).
+/// leaves in one socket write. Reading: Beast (control frames, limits, UTF-8). Under the
+/// corked_stream: plain TCP (ws://) or TLS over it (wss://).
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  using ws_stream = beast::websocket::stream<corked_stream<beast::tcp_stream>>;
+  using ws_stream = beast::websocket::stream<corked_stream<maybe_tls_stream<beast::tcp_stream>>>;
 
   connection(node_impl& node, asio::any_io_executor strand);
 
-  /// Resolve, TCP connect, upgrade; bounded by the node's connect timeout.
+  /// Resolve, TCP connect, TLS handshake (wss://), upgrade; bounded by the node's connect
+  /// timeout.
   asio::awaitable<result<void>> open();
   /// Runs the reader, the writer and the heartbeat until one of them ends; returns why.
   asio::awaitable<error_info> run();
@@ -197,6 +207,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void send_control(std::string frame);
 
  private:
+  /// wss://: puts TLS over the connected socket (SNI, peer verification); not a coroutine.
+  boost::system::error_code start_tls();
   asio::awaitable<void> read_loop(std::shared_ptr<connection> self);
   void heartbeat_tick();
   void start_writer();

@@ -17,7 +17,7 @@ using neolith::result;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::invalid_json);
-constexpr int last_error = static_cast<int>(error::session_not_found);
+constexpr int last_error = static_cast<int>(error::tls_handshake_failed);
 
 neolith::result<int> parse_positive(int x) {
   if (x <= 0) return error_info(error::invalid_argument, "x must be positive");
@@ -74,6 +74,12 @@ BOOST_AUTO_TEST_CASE(names_round_trip) {
   }
   BOOST_TEST(neolith::to_string(error::queue_full) == "queue_full");
   BOOST_TEST(neolith::to_string(error::nesting_too_deep) == "nesting_too_deep");
+  // The TLS errors came last (values are stable: new ones are appended).
+  BOOST_TEST(neolith::to_string(error::tls_config) == "tls_config");
+  BOOST_TEST(neolith::to_string(error::tls_handshake_failed) == "tls_handshake_failed");
+  BOOST_TEST(static_cast<int>(error::tls_config) == static_cast<int>(error::session_not_found) + 1);
+  BOOST_TEST(neolith::wire_code(error::tls_config) == "internal");
+  BOOST_TEST(neolith::wire_code(error::tls_handshake_failed) == "internal");
 }
 
 BOOST_AUTO_TEST_CASE(category_and_error_code) {

@@ -156,6 +156,8 @@ class daemon_node {
   /// Starts the connection (if it is not running) and waits for the outcome of the next
   /// connection attempt: success, or that attempt's error (the supervisor then goes on
   /// reconnecting in the background, as the seed does). Connected already: succeeds at once.
+  /// A wss:// node whose TLS files cannot be used (`node_options::tls`) fails at once with
+  /// `error::tls_config` and starts nothing: retrying would not help.
   boost::asio::awaitable<result<void>> connect();
 
   /// Stops the supervisor and closes the connection; requests still waiting fail with

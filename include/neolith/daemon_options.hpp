@@ -47,6 +47,20 @@ struct health_thresholds {
   double unhealthy_response_ms = 10000;
 };
 
+/// TLS settings of a daemon (`--tls-cert`, `--tls-key`, `--tls-client-ca`): with them it
+/// serves wss:// instead of ws://. The files are read by `daemon_server::start()`, which fails
+/// with `error::tls_config` and a message naming the file when one cannot be used.
+struct daemon_tls_options {
+  /// PEM file: the daemon's certificate first, then its intermediates. Required.
+  std::string certificate_chain_file;
+  /// PEM file: the certificate's private key (unencrypted). Required.
+  std::string private_key_file;
+  /// PEM file of the CA certificate(s) that sign client certificates. When set, every client
+  /// must present a certificate signed by one of them (mutual TLS); others fail the TLS
+  /// handshake. Empty (default): no client certificate is asked for.
+  std::string client_ca_file;
+};
+
 /// Every setting of a daemon. The defaults are those of `neolith daemon`.
 struct daemon_options {
   // ----- Listening (--listen HOST:PORT) ----------------------------------------------
@@ -73,6 +87,11 @@ struct daemon_options {
   /// When set, every upgrade request must carry `Authorization: Bearer <token>`; others get
   /// HTTP 401. Compared in constant time, never logged.
   std::optional<std::string> token;
+
+  // ----- TLS (--tls-cert F --tls-key F [--tls-client-ca F]) ------------------------
+  /// Set: connections are TLS (wss://), the TLS handshake first, then the upgrade (the bearer
+  /// token is checked as without TLS). Unset (default): plain ws://.
+  std::optional<daemon_tls_options> tls;
 
   // ----- Heartbeats (--heartbeat-interval-ms, --heartbeat-timeout-ms) ----------------
   /// The daemon pushes a `heartbeat` with its health to every client this often.
@@ -126,7 +145,8 @@ struct daemon_options {
   health_thresholds thresholds;
 
   // ----- Connections ------------------------------------------------------------------------
-  /// A connection must complete its HTTP upgrade within this time.
+  /// A connection must complete its TLS handshake (with TLS) and its HTTP upgrade within this
+  /// time.
   std::chrono::milliseconds handshake_timeout{10'000};
   /// A closing connection (close frame sent) is cut after this time without the peer's close.
   std::chrono::milliseconds close_timeout{1'000};

@@ -68,7 +68,8 @@ class daemon_server {
 
   /// Validates the options, binds (SO_REUSEADDR), listens and begins accepting; starts the
   /// heartbeat, health sampling and the session runner. Returns the bound endpoint.
-  /// Fails with invalid_argument (bad options) or the system error of bind/listen.
+  /// Fails with invalid_argument (bad options), tls_config (a TLS file that cannot be used,
+  /// named in the message) or the system error of bind/listen.
   /// Call once.
   result<boost::asio::ip::tcp::endpoint> start();
 

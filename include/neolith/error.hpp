@@ -64,6 +64,10 @@ enum class error : int {
   invalid_request,         ///< a malformed request given to the CLI / JSONL mode
   invalid_argument,        ///< a bad argument given to an API call
   session_not_found,       ///< an operation on a session id the node does not know
+
+  // --- TLS (wss://, client and daemon). -------------------------------------------------
+  tls_config,              ///< a TLS setting cannot be used (unreadable or invalid certificate, key, CA)
+  tls_handshake_failed,    ///< the TLS handshake failed (peer not trusted, host name mismatch, not TLS)
 };
 
 /// The error category of neolith (`name()` is "neolith").

@@ -22,6 +22,8 @@ struct node_endpoint {
 
   /// A plain ws:// endpoint.
   static node_endpoint ws(std::string host, std::uint16_t port) { return {false, std::move(host), port, "/"}; }
+  /// A wss:// endpoint (TLS).
+  static node_endpoint wss(std::string host, std::uint16_t port) { return {true, std::move(host), port, "/"}; }
 
   /// The URL form ("ws://127.0.0.1:7000/").
   std::string url() const;

@@ -17,6 +17,34 @@ class context;
 
 namespace neolith {
 
+/// TLS settings of a daemon_node, used for wss:// endpoints only. The files are read once, when
+/// the node is constructed; a file that cannot be used makes `connect()` fail at once with
+/// `error::tls_config` and a message naming it.
+struct node_tls_options {
+  /// PEM file of the CA certificate(s) that may sign the daemon's certificate. Empty (and
+  /// `ca_directory` empty): the system's default verify paths (its CA store).
+  std::string ca_file;
+
+  /// Directory of CA certificates in OpenSSL's hashed layout (`openssl rehash`). Empty: none.
+  /// When `ca_file` or `ca_directory` is set, the system's CA store is not used.
+  std::string ca_directory;
+
+  /// Check the daemon's certificate (chain up to a trusted CA, and the host name against
+  /// `server_name`). Default true; false accepts any certificate (testing only: anyone on the
+  /// path can then read and change the traffic).
+  bool verify_peer = true;
+
+  /// Client certificate (PEM, the certificate first, then its intermediates) and its private
+  /// key (PEM, unencrypted), for a daemon that requires client certificates (mutual TLS).
+  /// Both or neither. Default: none.
+  std::string certificate_file;
+  std::string private_key_file;
+
+  /// The name sent in SNI and checked against the daemon's certificate (subjectAltName DNS or
+  /// IP entry). Empty (default): the endpoint's host. SNI is not sent for an IP address.
+  std::string server_name;
+};
+
 struct node_options {
   using ms = std::chrono::milliseconds;
 
@@ -61,8 +89,16 @@ struct node_options {
   /// When set, sent as `Authorization: Bearer <token>` on the WebSocket upgrade.
   std::optional<std::string> bearer_token;
 
-  /// The TLS context for wss:// endpoints. When null, a default client context is made that
-  /// verifies the peer against the system's certificate store.
+  /// TLS settings for wss:// endpoints (ignored for ws://). Default: the daemon's certificate
+  /// is verified against the system's CA store and the endpoint's host name; no client
+  /// certificate.
+  node_tls_options tls;
+
+  /// An OpenSSL context of your own for wss:// endpoints (advanced: e.g. one context shared by
+  /// many nodes, or settings `tls` has no field for). When set, `tls.ca_file`, `ca_directory`,
+  /// `certificate_file` and `private_key_file` are ignored; `verify_peer` and `server_name`
+  /// still apply to each connection. Default null: the node makes its own context from `tls`,
+  /// once.
   std::shared_ptr<boost::asio::ssl::context> tls_context;
 
   /// Events kept for each subscription that is not keeping up; beyond it the oldest are

@@ -56,10 +56,17 @@ struct parsed {
   bool quiet = false;
 };
 
+/// A file name option's value (non-empty).
+std::string file_value(std::string_view opt, std::string_view v) {
+  if (v.empty()) throw usage_error{std::string(opt) + ": empty file name"};
+  return std::string(v);
+}
+
 parsed parse_args(args a) {
   parsed p;
   daemon_options& o = p.opts;
   bool types_given = false;
+  std::optional<std::string> tls_cert, tls_key, tls_client_ca;
   for (std::size_t i = 0; i < a.size(); ++i) {
     std::string_view arg = a[i];
     std::optional<std::string_view> inline_value;
@@ -103,6 +110,12 @@ parsed parse_args(args a) {
       }
     } else if (arg == "--token-file") {
       o.token = read_token_file(std::string(value()));
+    } else if (arg == "--tls-cert") {
+      tls_cert = file_value(arg, value());
+    } else if (arg == "--tls-key") {
+      tls_key = file_value(arg, value());
+    } else if (arg == "--tls-client-ca") {
+      tls_client_ca = file_value(arg, value());
     } else if (arg == "--heartbeat-interval-ms") {
       o.heartbeat_interval = parse_ms(arg, value(), 1);
     } else if (arg == "--heartbeat-timeout-ms") {
@@ -152,6 +165,16 @@ parsed parse_args(args a) {
       throw usage_error{"unknown option '" + std::string(a[i]) + "'"};
     }
   }
+  if (tls_cert && !tls_key) throw usage_error{"--tls-cert needs --tls-key"};
+  if (tls_key && !tls_cert) throw usage_error{"--tls-key needs --tls-cert"};
+  if (tls_client_ca && !tls_cert) throw usage_error{"--tls-client-ca needs --tls-cert and --tls-key"};
+  if (tls_cert) {
+    // The files are read by start(): a file that cannot be used is an error (exit 1), not bad usage.
+    o.tls.emplace();
+    o.tls->certificate_chain_file = *tls_cert;
+    o.tls->private_key_file = *tls_key;
+    if (tls_client_ca) o.tls->client_ca_file = *tls_client_ca;
+  }
   if (o.runner == runner_kind::process && o.exec.empty())
     throw usage_error{"--runner process needs at least one --exec TYPE=COMMAND"};
   if (o.runner == runner_kind::process && !types_given) {
@@ -184,8 +207,8 @@ void print_daemon_usage() {
       "usage: neolith daemon [options]\n"
       "\n"
       "Runs a daemon node: a WebSocket server (protocol v1) that hosts sessions.\n"
-      "Prints 'listening on ws://HOST:PORT' once it accepts connections; SIGINT/SIGTERM stop it\n"
-      "(connections closed with 1001, sessions ended, exit 0).\n"
+      "Prints 'listening on ws://HOST:PORT' (wss:// with TLS) once it accepts connections;\n"
+      "SIGINT/SIGTERM stop it (connections closed with 1001, sessions ended, exit 0).\n"
       "\n"
       "options:\n"
       "  --listen HOST:PORT          address to listen on (default 127.0.0.1:0; port 0 picks a free one)\n"
@@ -195,6 +218,10 @@ void print_daemon_usage() {
       "                              (default claude-code,claude-flow; with --runner process: the --exec types)\n"
       "  --token-file F              require 'Authorization: Bearer <token>' (the file's content, trailing\n"
       "                              newline excluded)\n"
+      "  --tls-cert F                serve wss://: the certificate chain (PEM: the certificate, then its\n"
+      "                              intermediates); needs --tls-key\n"
+      "  --tls-key F                 the certificate's private key (PEM, unencrypted)\n"
+      "  --tls-client-ca F           require client certificates signed by the CA(s) in F (PEM; mutual TLS)\n"
       "  --heartbeat-interval-ms N   daemon heartbeat period (default 10000)\n"
       "  --heartbeat-timeout-ms N    close silent clients after N ms (default 60000)\n"
       "  --threads N                 io threads (default 0: hardware concurrency)\n"
@@ -241,7 +268,8 @@ int daemon_command(args a) {
   }
   const auto addr = ep.value().address();
   const std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-  std::printf("listening on ws://%s:%u\n", host.c_str(), static_cast<unsigned>(ep.value().port()));
+  std::printf("listening on %s://%s:%u\n", opts.tls ? "wss" : "ws", host.c_str(),
+              static_cast<unsigned>(ep.value().port()));
   std::fflush(stdout);
 
   // Graceful stop on the first signal, bounded: whatever is left after 4.5 s is aborted so

@@ -56,6 +56,11 @@ node_invocation parse_node_args(args a) {
   std::optional<session_type> type;
   bool max_attempts_given = false;
   bool options_ended = false;
+  bool tls_option_given = false;
+  auto file_name = [](std::string_view opt, std::string_view v) {
+    if (v.empty()) throw usage_error{std::string(opt) + ": empty file name"};
+    return std::string(v);
+  };
 
   arg_cursor c(a);
   while (c.next()) {
@@ -74,6 +79,23 @@ node_invocation parse_node_args(args a) {
       inv.jsonl = true;
     } else if (name == "--token-file") {
       o.bearer_token = read_token_file(std::string(c.value()));
+    } else if (name == "--tls-ca") {
+      o.tls.ca_file = file_name(name, c.value());
+      tls_option_given = true;
+    } else if (name == "--tls-insecure") {
+      c.flag();
+      o.tls.verify_peer = false;
+      tls_option_given = true;
+    } else if (name == "--tls-cert") {
+      o.tls.certificate_file = file_name(name, c.value());
+      tls_option_given = true;
+    } else if (name == "--tls-key") {
+      o.tls.private_key_file = file_name(name, c.value());
+      tls_option_given = true;
+    } else if (name == "--tls-server-name") {
+      o.tls.server_name = std::string(c.value());
+      if (o.tls.server_name.empty()) throw usage_error{"--tls-server-name: empty name"};
+      tls_option_given = true;
     } else if (name == "--capabilities") {
       capabilities_file = std::string(c.value());
       if (capabilities_file->empty()) throw usage_error{"--capabilities: empty file name"};
@@ -114,11 +136,16 @@ node_invocation parse_node_args(args a) {
   }
   if (inv.help) return inv;
 
-  if (positionals.empty()) throw usage_error{"missing the daemon's URL (ws://HOST:PORT)"};
+  if (positionals.empty()) throw usage_error{"missing the daemon's URL (ws://HOST:PORT or wss://HOST:PORT)"};
   inv.url = std::string(positionals.front());
   auto ep = node_endpoint::parse(inv.url);
   if (!ep) throw usage_error{"'" + inv.url + "': " + one_line(ep.error().message.empty() ? ep.error().what() : ep.error().message)};
   inv.endpoint = std::move(ep).value();
+  if (tls_option_given && !inv.endpoint.tls) throw usage_error{"the --tls-* options need a wss:// URL"};
+  if (!o.tls.certificate_file.empty() && o.tls.private_key_file.empty())
+    throw usage_error{"--tls-cert needs --tls-key"};
+  if (o.tls.certificate_file.empty() && !o.tls.private_key_file.empty())
+    throw usage_error{"--tls-key needs --tls-cert"};
   if (o.backoff_max < o.backoff_base) throw usage_error{"--backoff-max-ms is below --backoff-base-ms"};
 
   const bool spawn_options = type || task_file || description;

@@ -30,7 +30,8 @@ asio::awaitable<result<void>> wait_connected(daemon_node& node) {
   auto first = co_await node.connect();
   if (first) co_return first;
   error_info last = first.error();
-  if (first.error() == error::reconnect_failed) co_return last;
+  // reconnect_failed: no attempt left; tls_config: the node makes no attempt at all.
+  if (first.error() == error::reconnect_failed || first.error() == error::tls_config) co_return last;
   // Bounded: each attempt ends within the connect timeout, and there are at most
   // --max-attempts of them before `reconnect-failed`.
   for (;;) {

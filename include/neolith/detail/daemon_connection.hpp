@@ -1,6 +1,7 @@
-// One client connection of the daemon: the HTTP upgrade (auth, 426/401), a reader coroutine
-// that decodes and answers requests through the daemon core, a writer coroutine for the close
-// handshake, and a watchdog timer (handshake deadline, heartbeat timeout, close deadline).
+// One client connection of the daemon: the TLS handshake (with TLS), the HTTP upgrade (auth,
+// 426/401), a reader coroutine that decodes and answers requests through the daemon core, a
+// writer coroutine for the close handshake, and a watchdog timer (handshake deadline, covering
+// the TLS handshake too; heartbeat timeout; close deadline).
 // Everything of a connection runs on its own strand.
 //
 // Answers and pushes are serialized as WebSocket frames straight into the corked_stream under
@@ -12,6 +13,7 @@
 
 #include <neolith/detail/corked_stream.hpp>
 #include <neolith/detail/daemon_server_impl.hpp>
+#include <neolith/detail/maybe_tls_stream.hpp>
 #include <neolith/detail/ring_queue.hpp>
 #include <neolith/protocol.hpp>
 
@@ -63,6 +65,7 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
 
   boost::asio::awaitable<void> run(std::shared_ptr<daemon_connection> self);
   boost::asio::awaitable<bool> upgrade();
+  boost::asio::awaitable<bool> tls_handshake();
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop(std::shared_ptr<daemon_connection> self);
 
@@ -78,7 +81,8 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
 
   std::shared_ptr<daemon_server::impl> server_;
   daemon_core& core_;
-  boost::beast::websocket::stream<corked_stream<boost::asio::ip::tcp::socket>> ws_;
+  using transport = maybe_tls_stream<boost::asio::ip::tcp::socket>;  ///< plain or TLS
+  boost::beast::websocket::stream<corked_stream<transport>> ws_;
   boost::asio::steady_timer wake_;      ///< the writer waits on it for the close
   boost::asio::steady_timer watchdog_;
   std::unique_ptr<boost::asio::steady_timer> delay_timer_;  ///< only with response_delay

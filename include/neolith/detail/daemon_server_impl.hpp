@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -34,6 +35,9 @@ struct daemon_server::impl : std::enable_shared_from_this<daemon_server::impl> {
   const daemon_options opts;
   std::shared_ptr<session_runner> runner;
   std::shared_ptr<detail::daemon_core> core;
+  /// With `opts.tls`: the OpenSSL context of every connection, made by `start()` before the
+  /// first accept (read-only from then on).
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
 
   // On `strand` only.
   boost::asio::ip::tcp::acceptor acceptor;
