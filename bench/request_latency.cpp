@@ -679,30 +679,71 @@ class benchmark {
     ++ended;
   }
 
+  // One node per level, each with its parked requests, all connected at once: the round trips
+  // of the levels are measured in alternating batches, so that the machine's drift over the
+  // minutes of the run hits every level alike (measured one after the other, levels differed
+  // by more than the table could explain: 100 pending slower than 10,000).
   void pending(const placement& p) {
     std::printf("\n=== requests pending on the node (%s), parked on the minimal responder\n", p.name.c_str());
-    neolith::daemon_node node(ioc_.get_executor(), "bench-pending",
-                              neolith::node_endpoint::ws("127.0.0.1", responder_.port()));
-    run_phase(ioc_, connect_node(node), 30s, "connecting to the responder");
+    const auto ep = neolith::node_endpoint::ws("127.0.0.1", responder_.port());
+    std::vector<std::unique_ptr<neolith::daemon_node>> nodes;
     std::size_t parked = 0, ended = 0;
     const long parked_before = responder_.report_value("parked");
     for (std::size_t target : set_.pending) {
-      for (; parked < target; ++parked)
+      nodes.push_back(std::make_unique<neolith::daemon_node>(ioc_.get_executor(), "bench-pending-" + std::to_string(target), ep));
+      auto& node = *nodes.back();
+      run_phase(ioc_, connect_node(node), 30s, "connecting to the responder");
+      for (std::size_t i = 0; i < target; ++i, ++parked)
         asio::co_spawn(ioc_, park_one(node, "parked-" + std::to_string(parked), ended), asio::detached);
-      // Wait until the responder holds them all (they are written and pending, not queued).
-      const auto want = parked_before + static_cast<long>(target);
-      const auto deadline = sclock::now() + 60s;
-      while (responder_.report_value("parked") < want) {
-        if (sclock::now() > deadline) throw failure("the responder did not receive the parked requests");
-        run_for(ioc_, 5ms);
-      }
-      const std::string scenario = "pending_" + std::to_string(target);
-      print_latency_header(std::to_string(target) + " requests pending (" + p.name + ")");
-      measure_ours_rtt(p.name, "neolith_vs_responder", request_kind::get_health, node, "", scenario);
-      std::printf("  %-44s %9s %10s %12s %10s %15s\n", "throughput", "in flight", "requests", "requests/s", "allocs/req", "cpu us/req c+s");
-      measure_ours_throughput(p.name, "neolith_vs_responder", request_kind::get_health, 128, node, "", scenario);
     }
-    run_phase(ioc_, disconnect_node(node), 30s, "disconnecting from the responder");
+    // Wait until the responder holds them all (they are written and pending, not queued).
+    const auto want = parked_before + static_cast<long>(parked);
+    const auto deadline = sclock::now() + 60s;
+    while (responder_.report_value("parked") < want) {
+      if (sclock::now() > deadline) throw failure("the responder did not receive the parked requests");
+      run_for(ioc_, 5ms);
+    }
+    constexpr std::size_t rounds = 10;
+    const std::size_t batch = std::max<std::size_t>(set_.samples / rounds, 1);
+    const std::size_t batch_warmup = std::max<std::size_t>(set_.warmup / rounds, 1);
+    const std::size_t levels = nodes.size();
+    std::vector<std::vector<std::int64_t>> ns(levels);
+    std::vector<std::uint64_t> allocations(levels), failures(levels);
+    std::vector<double> client_us(levels), server_us(levels);
+    std::vector<std::int64_t> part;
+    for (std::size_t round = 0; round < rounds; ++round) {
+      for (std::size_t l = 0; l < levels; ++l) {
+        run_counts rc;
+        const cpu_meter cpu{responder_.pid()};
+        run_phase(ioc_, ours_rtt(*nodes[l], request_kind::get_health, "", batch_warmup, batch, part, rc), 600s,
+                  "round trips with requests pending");
+        const auto [c, sv] = cpu.per_request(batch_warmup + batch);
+        client_us[l] += c / rounds;
+        server_us[l] += sv / rounds;
+        allocations[l] += rc.allocations;
+        failures[l] += rc.failures;
+        ns[l].insert(ns[l].end(), part.begin(), part.end());
+      }
+    }
+    print_latency_header("round trips, " + std::to_string(levels) + " levels interleaved in " + std::to_string(rounds) +
+                         " rounds (" + p.name + ")");
+    for (std::size_t l = 0; l < levels; ++l) {
+      const std::string scenario = "pending_" + std::to_string(set_.pending[l]);
+      if (failures[l] != 0) {
+        res_.failed = true;
+        res_.notes.push_back("get_health (" + scenario + "): " + std::to_string(failures[l]) + " requests failed");
+      }
+      latency_row r{p.name, "neolith_vs_responder", name_of(request_kind::get_health), scenario, summarize(ns[l]),
+                    static_cast<double>(allocations[l]) / static_cast<double>(batch * rounds), client_us[l],
+                    server_us[l]};
+      print_latency(r);
+      res_.latency.push_back(std::move(r));
+    }
+    std::printf("  %-44s %9s %10s %12s %10s %15s\n", "throughput", "in flight", "requests", "requests/s", "allocs/req", "cpu us/req c+s");
+    for (std::size_t l = 0; l < levels; ++l)
+      measure_ours_throughput(p.name, "neolith_vs_responder", request_kind::get_health, 128, *nodes[l], "",
+                              "pending_" + std::to_string(set_.pending[l]));
+    for (auto& node : nodes) run_phase(ioc_, disconnect_node(*node), 30s, "disconnecting from the responder");
     if (!run_until(ioc_, [&] { return ended == parked; }, 30s))
       throw failure("parked requests did not end after disconnect()");
   }
