@@ -43,18 +43,24 @@ using steady = std::chrono::steady_clock;
 using request_completion = asio::any_completion_handler<void(result<message>)>;
 using void_completion = asio::any_completion_handler<void(result<void>)>;
 
-/// Hands `value` to `handler` on the handler's own executor (never inline in the caller of
-/// `deliver`'s stack when that executor is not running here), clearing its cancellation slot
-/// first.
-template <class Signature, class Value>
-void deliver(asio::any_completion_handler<Signature> handler, Value value) {
-  auto ex = asio::get_associated_executor(handler);
+/// Hands `value` to `handler` on executor `ex` (the handler's), with outstanding work tracked,
+/// never inline in the caller of `deliver`'s stack when that executor is not running here,
+/// clearing the handler's cancellation slot first.
+template <class Executor, class Signature, class Value>
+void deliver_on(const Executor& ex, asio::any_completion_handler<Signature> handler, Value value) {
   auto work = asio::prefer(ex, asio::execution::outstanding_work.tracked);
   asio::dispatch(std::move(work), [h = std::move(handler), v = std::move(value)]() mutable {
     auto slot = asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
     std::move(h)(std::move(v));
   });
+}
+
+/// `deliver_on` the handler's own (type-erased) executor.
+template <class Signature, class Value>
+void deliver(asio::any_completion_handler<Signature> handler, Value value) {
+  const auto ex = asio::get_associated_executor(handler);
+  deliver_on(ex, std::move(handler), std::move(value));
 }
 
 /// One request as its caller's side sees it: the handler to complete, and (once the strand has
@@ -72,12 +78,7 @@ using call_ptr = std::shared_ptr<call_state>;
 /// it is known: no allocation on the way.
 inline void deliver(call_state& call, result<message> r) {
   if (!call.caller) return deliver(std::move(call.handler), std::move(r));
-  auto work = asio::prefer(call.caller, asio::execution::outstanding_work.tracked);
-  asio::dispatch(std::move(work), [h = std::move(call.handler), v = std::move(r)]() mutable {
-    auto slot = asio::get_associated_cancellation_slot(h);
-    if (slot.is_connected()) slot.clear();
-    std::move(h)(std::move(v));
-  });
+  deliver_on(call.caller, std::move(call.handler), std::move(r));
 }
 
 /// The state shared by a subscription and the node (mutex-protected: the consumer may be on
