@@ -77,7 +77,12 @@ void daemon_server::impl::check_stopped() {
     waiters.swap(stopped_waiters);
   }
   log("daemon stopped");
-  for (auto& w : waiters) asio::post(ex, std::move(w));
+  // One handler runs them all, in registration order: with several io threads, separate posts
+  // would run concurrently and a later-registered callback could observe an earlier one unrun.
+  if (!waiters.empty())
+    asio::post(ex, [waiters = std::move(waiters)]() mutable {
+      for (auto& w : waiters) w();
+    });
 }
 
 void daemon_server::impl::add_connection(const std::shared_ptr<detail::daemon_connection>& c) {

@@ -18,7 +18,9 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 using namespace neolith;
 using namespace neolith::test;
@@ -141,6 +143,30 @@ BOOST_AUTO_TEST_CASE(stop_and_abort_from_many_threads) {
   d.server().on_stopped([&] { done = true; });
   BOOST_TEST(wait_until([&] { return done.load(); }, 5s));
   for (auto& c : clients) BOOST_TEST(c->wait_closed(2s));
+}
+
+BOOST_AUTO_TEST_CASE(stopped_callbacks_run_in_registration_order) {
+  // Four io threads: the callbacks must still run one after the other, in order, so that a
+  // waiter registered last sees every earlier callback done.
+  daemon_fixture d(test_daemon_options(), 4);
+  std::mutex mu;
+  std::vector<int> order;
+  std::atomic<int> running{0};
+  std::atomic<bool> overlapped{false};
+  for (int i = 0; i < 32; ++i)
+    d.server().on_stopped([&, i] {
+      if (running.fetch_add(1) != 0) overlapped = true;
+      {
+        std::lock_guard lock(mu);
+        order.push_back(i);
+      }
+      running.fetch_sub(1);
+    });
+  BOOST_TEST_REQUIRE(d.stop_and_wait(5s));
+  std::lock_guard lock(mu);
+  BOOST_TEST_REQUIRE(order.size() == 32u);
+  for (int i = 0; i < 32; ++i) BOOST_TEST(order[static_cast<std::size_t>(i)] == i);
+  BOOST_TEST(!overlapped.load());
 }
 
 BOOST_AUTO_TEST_CASE(async_wait_stopped_resumes_a_coroutine) {

@@ -94,7 +94,8 @@ class daemon_server {
   bool stopped() const;
 
   /// Calls `f` (on the server's executor) once the server has fully stopped; at once if it
-  /// already has.
+  /// already has. Callbacks registered before the stop run one after the other, in the order
+  /// they were registered.
   void on_stopped(std::function<void()> f);
 
   /// Waits until the server has fully stopped (resumes on the awaiting coroutine's executor).
