@@ -186,6 +186,7 @@ void node_impl::request(message req, std::chrono::milliseconds timeout, asio::an
   auto call = std::allocate_shared<call_state>(asio::recycling_allocator<call_state>(), std::move(caller),
                                                std::move(handler));
   if (slot.is_connected()) slot.template emplace<cancel_request>(cancel_request{weak_from_this(), call});
+  requests_posted.fetch_add(1, std::memory_order_relaxed);
   asio::post(strand, [self = shared_from_this(), r = std::move(req), timeout, call]() mutable {
     self->submit(std::move(r), timeout, std::move(call));
   });

@@ -131,6 +131,10 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
         unmatched_replies{0}, invalid_frames{0}, connections{0}, connection_losses{0}, heartbeats_sent{0},
         dropped_events{0};
   } stats;
+  /// Requests handed to the strand so far (any thread). The reader compares it around a
+  /// frame's delivery: when a caller resumed by the frame asked again, the reader lets that
+  /// request be submitted before it goes back to the socket (see connection::read_loop).
+  std::atomic<std::uint64_t> requests_posted{0};
 
   // ----- Entry points (any thread) --------------------------------------------------------
   void request(message req, std::chrono::milliseconds timeout, asio::any_io_executor caller,
