@@ -1,5 +1,6 @@
 // JSON conversions of the wire types (json.hpp) and the codec's readers (detail/json_read.hpp).
 #include <neolith/detail/json_read.hpp>
+#include <neolith/detail/json_write.hpp>
 #include <neolith/json.hpp>
 
 #include <boost/json/value_from.hpp>
@@ -358,147 +359,163 @@ result<void> read(const json_value& v, serialized_session& out) {
 
 }  // namespace detail
 
-// ===== Writers (value_from) ==============================================================
+// ===== Writers ===========================================================================
+// One description of each type's JSON: the codec writes it as text (detail::json_writer),
+// and value_from reads that text back into a value (off the hot path).
+
+namespace detail {
+
+void write_json(json_writer& w, const node_health& x) {
+  w.begin_object();
+  w.member("status", to_string(x.status));
+  w.member("cpuUsage", x.cpu_usage);
+  w.member("memoryUsage", x.memory_usage);
+  w.member("activeSessions", x.active_sessions);
+  w.member("responseTime", x.response_time);
+  w.member("lastHeartbeat", x.last_heartbeat);
+  w.member("uptime", x.uptime);
+  w.end_object();
+}
+
+void write_json(json_writer& w, const node_capabilities& x) {
+  w.begin_object();
+  w.member("canSpawnSessions", x.can_spawn_sessions);
+  w.member("maxConcurrentSessions", x.max_concurrent_sessions);
+  w.key("supportedSessionTypes");
+  w.begin_array();
+  for (auto t : x.supported_session_types) w.string(to_string(t));
+  w.end_array();
+  w.member("hasGPUAccess", x.has_gpu_access);
+  w.member("hasHighMemory", x.has_high_memory);
+  if (x.custom_capabilities) {
+    w.key("customCapabilities");
+    w.begin_object();
+    for (const auto& [name, value] : *x.custom_capabilities) w.member(name, value);
+    w.end_object();
+  }
+  w.end_object();
+}
+
+void write_json(json_writer& w, const task& x) {
+  w.begin_object();
+  w.member("id", x.id);
+  w.member("type", to_string(x.type));
+  w.member("description", x.description);
+  w.member("priority", to_string(x.priority));
+  if (x.assigned_to) w.member("assignedTo", *x.assigned_to);
+  w.member("status", to_string(x.status));
+  w.member("createdAt", x.created_at);
+  w.member("updatedAt", x.updated_at);
+  if (x.metadata) w.member("metadata", *x.metadata);
+  w.end_object();
+}
+
+void write_json(json_writer& w, const memory_entry& x) {
+  w.begin_object();
+  w.member("id", x.id);
+  w.member("content", x.content);
+  w.member("timestamp", x.time);
+  w.member("type", to_string(x.type));
+  if (x.metadata) w.member("metadata", *x.metadata);
+  w.end_object();
+}
+
+namespace {
+void write_entries(json_writer& w, std::string_view k, const std::vector<memory_entry>& xs) {
+  w.key(k);
+  w.begin_array();
+  for (const auto& x : xs) write_json(w, x);
+  w.end_array();
+}
+}  // namespace
+
+void write_json(json_writer& w, const memory_context& x) {
+  w.begin_object();
+  w.member("scratchpad", x.scratchpad);
+  write_entries(w, "episodic", x.episodic);
+  write_entries(w, "semantic", x.semantic);
+  w.end_object();
+}
+
+void write_json(json_writer& w, const session_metrics& x) {
+  w.begin_object();
+  w.member("tokensUsed", x.tokens_used);
+  w.member("duration", x.duration);
+  w.member("tasksCompleted", x.tasks_completed);
+  w.member("errorsEncountered", x.errors_encountered);
+  w.member("averageResponseTime", x.average_response_time);
+  w.end_object();
+}
+
+void write_json(json_writer& w, const session& x) {
+  w.begin_object();
+  w.member("id", x.id);
+  w.member("orchestratorId", x.orchestrator_id);
+  write_member(w, "task", x.task);
+  w.member("type", to_string(x.type));
+  w.member("status", to_string(x.status));
+  w.member("startedAt", x.started_at);
+  if (x.ended_at) w.member("endedAt", *x.ended_at);
+  write_member(w, "memoryContext", x.memory);
+  write_member(w, "metrics", x.metrics);
+  w.end_object();
+}
+
+void write_json(json_writer& w, const session_spawn_request& x) {
+  w.begin_object();
+  w.member("orchestratorId", x.orchestrator_id);
+  write_member(w, "task", x.task);
+  w.member("sessionType", to_string(x.type));
+  if (x.memory_profile) w.member("memoryProfile", *x.memory_profile);
+  if (x.priority) w.member("priority", to_string(*x.priority));
+  w.end_object();
+}
+
+void write_json(json_writer& w, const serialization_metadata& x) {
+  w.begin_object();
+  w.member("serializedAt", x.serialized_at);
+  w.member("nodeId", x.node_id);
+  w.member("version", x.version);
+  w.end_object();
+}
+
+void write_json(json_writer& w, const serialized_session& x) {
+  w.begin_object();
+  write_member(w, "session", x.session);
+  w.member("memorySnapshot", x.memory_snapshot);
+  write_member(w, "metadata", x.metadata);
+  w.end_object();
+}
+
+}  // namespace detail
 
 namespace {
 
-using detail::json_object;
-using detail::put_timestamp;
-
 template <class T>
-void put(json_object& o, std::string_view key, const T& x) {
-  boost::json::value& slot = o[key];
-  tag_invoke(boost::json::value_from_tag(), slot, x);
-}
-
-void put_number(json_object& o, std::string_view key, double d) { o.emplace(key, number_to_json(d)); }
-
-void put_copy(json_object& o, std::string_view key, const json_object& x) {
-  o.emplace(key, detail::copy_object(x, o.storage()));
-}
-
-template <class T>
-void put_array(json_object& o, std::string_view key, const std::vector<T>& xs) {
-  boost::json::array& a = o[key].emplace_array();
-  a.reserve(xs.size());
-  for (const auto& x : xs) {
-    a.emplace_back(nullptr);
-    tag_invoke(boost::json::value_from_tag(), a.back(), x);
-  }
+void value_from_text(boost::json::value& out, const T& x) {
+  std::string text;
+  detail::json_writer w(text);
+  detail::write_json(w, x);
+  out = detail::parse_exact(text, out.storage());
 }
 
 }  // namespace
 
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const node_health& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(7);
-  o.emplace("status", to_string(x.status));
-  put_number(o, "cpuUsage", x.cpu_usage);
-  put_number(o, "memoryUsage", x.memory_usage);
-  o.emplace("activeSessions", x.active_sessions);
-  put_number(o, "responseTime", x.response_time);
-  put_timestamp(o, "lastHeartbeat", x.last_heartbeat);
-  put_number(o, "uptime", x.uptime);
-}
+#define NEOLITH_JSON_WRITE(T) \
+  void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const T& x) { value_from_text(out, x); }
 
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const node_capabilities& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(6);
-  o.emplace("canSpawnSessions", x.can_spawn_sessions);
-  o.emplace("maxConcurrentSessions", x.max_concurrent_sessions);
-  boost::json::array& types = o["supportedSessionTypes"].emplace_array();
-  types.reserve(x.supported_session_types.size());
-  for (auto t : x.supported_session_types) types.emplace_back(to_string(t));
-  o.emplace("hasGPUAccess", x.has_gpu_access);
-  o.emplace("hasHighMemory", x.has_high_memory);
-  if (x.custom_capabilities) {
-    json_object& custom = o["customCapabilities"].emplace_object();
-    custom.reserve(x.custom_capabilities->size());
-    for (const auto& [name, value] : *x.custom_capabilities) custom.emplace(name, value);
-  }
-}
+NEOLITH_JSON_WRITE(node_health)
+NEOLITH_JSON_WRITE(node_capabilities)
+NEOLITH_JSON_WRITE(task)
+NEOLITH_JSON_WRITE(memory_entry)
+NEOLITH_JSON_WRITE(memory_context)
+NEOLITH_JSON_WRITE(session_metrics)
+NEOLITH_JSON_WRITE(session)
+NEOLITH_JSON_WRITE(session_spawn_request)
+NEOLITH_JSON_WRITE(serialization_metadata)
+NEOLITH_JSON_WRITE(serialized_session)
 
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const task& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(9);
-  o.emplace("id", x.id);
-  o.emplace("type", to_string(x.type));
-  o.emplace("description", x.description);
-  o.emplace("priority", to_string(x.priority));
-  if (x.assigned_to) o.emplace("assignedTo", *x.assigned_to);
-  o.emplace("status", to_string(x.status));
-  put_timestamp(o, "createdAt", x.created_at);
-  put_timestamp(o, "updatedAt", x.updated_at);
-  if (x.metadata) put_copy(o, "metadata", *x.metadata);
-}
-
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const memory_entry& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(5);
-  o.emplace("id", x.id);
-  o.emplace("content", x.content);
-  put_timestamp(o, "timestamp", x.time);
-  o.emplace("type", to_string(x.type));
-  if (x.metadata) put_copy(o, "metadata", *x.metadata);
-}
-
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const memory_context& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(3);
-  put_copy(o, "scratchpad", x.scratchpad);
-  put_array(o, "episodic", x.episodic);
-  put_array(o, "semantic", x.semantic);
-}
-
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const session_metrics& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(5);
-  put_number(o, "tokensUsed", x.tokens_used);
-  put_number(o, "duration", x.duration);
-  put_number(o, "tasksCompleted", x.tasks_completed);
-  put_number(o, "errorsEncountered", x.errors_encountered);
-  put_number(o, "averageResponseTime", x.average_response_time);
-}
-
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const session& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(9);
-  o.emplace("id", x.id);
-  o.emplace("orchestratorId", x.orchestrator_id);
-  put(o, "task", x.task);
-  o.emplace("type", to_string(x.type));
-  o.emplace("status", to_string(x.status));
-  put_timestamp(o, "startedAt", x.started_at);
-  if (x.ended_at) put_timestamp(o, "endedAt", *x.ended_at);
-  put(o, "memoryContext", x.memory);
-  put(o, "metrics", x.metrics);
-}
-
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const session_spawn_request& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(5);
-  o.emplace("orchestratorId", x.orchestrator_id);
-  put(o, "task", x.task);
-  o.emplace("sessionType", to_string(x.type));
-  if (x.memory_profile) o.emplace("memoryProfile", *x.memory_profile);
-  if (x.priority) o.emplace("priority", to_string(*x.priority));
-}
-
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const serialization_metadata& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(3);
-  put_timestamp(o, "serializedAt", x.serialized_at);
-  o.emplace("nodeId", x.node_id);
-  o.emplace("version", x.version);
-}
-
-void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const serialized_session& x) {
-  json_object& o = out.emplace_object();
-  o.reserve(3);
-  put(o, "session", x.session);
-  put_copy(o, "memorySnapshot", x.memory_snapshot);
-  put(o, "metadata", x.metadata);
-}
+#undef NEOLITH_JSON_WRITE
 
 // ===== Readers (from_json, try_value_to) =================================================
 

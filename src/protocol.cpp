@@ -1,12 +1,11 @@
 // The protocol codec (protocol.hpp): message names, encode, and the strict, reusable decoder.
 #include <neolith/detail/json_read.hpp>
+#include <neolith/detail/json_write.hpp>
 #include <neolith/json.hpp>
 #include <neolith/protocol.hpp>
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/serializer.hpp>
-#include <boost/json/value_from.hpp>
 #include <boost/json/value_stack.hpp>
 
 #include <array>
@@ -33,74 +32,71 @@ constexpr std::array<std::string_view, std::variant_size_v<message>> message_typ
 
 // ----- Writing the fields of each message (between `type` and `requestId`) -------------
 
-template <class T>
-void put(json_object& o, std::string_view key, const T& x) {
-  json_value& slot = o[key];
-  tag_invoke(boost::json::value_from_tag(), slot, x);
-}
+using detail::json_writer;
+using detail::write_member;
 
-void write_fields(json_object& o, const msg::spawn_session& m) { put(o, "request", m.request); }
-void write_fields(json_object& o, const msg::get_session& m) { o.emplace("sessionId", m.session_id); }
-void write_fields(json_object& o, const msg::terminate_session& m) { o.emplace("sessionId", m.session_id); }
-void write_fields(json_object& o, const msg::restore_session& m) { put(o, "serializedSession", m.serialized); }
-void write_fields(json_object&, const msg::get_health&) {}
-void write_fields(json_object&, const msg::get_sessions&) {}
-void write_fields(json_object&, const msg::get_node_info&) {}
-void write_fields(json_object& o, const msg::heartbeat& m) {
-  if (m.time) detail::put_timestamp(o, "timestamp", *m.time);
-  if (m.health) put(o, "health", *m.health);
+void write_fields(json_writer& w, const msg::spawn_session& m) { write_member(w, "request", m.request); }
+void write_fields(json_writer& w, const msg::get_session& m) { w.member("sessionId", m.session_id); }
+void write_fields(json_writer& w, const msg::terminate_session& m) { w.member("sessionId", m.session_id); }
+void write_fields(json_writer& w, const msg::restore_session& m) { write_member(w, "serializedSession", m.serialized); }
+void write_fields(json_writer&, const msg::get_health&) {}
+void write_fields(json_writer&, const msg::get_sessions&) {}
+void write_fields(json_writer&, const msg::get_node_info&) {}
+void write_fields(json_writer& w, const msg::heartbeat& m) {
+  if (m.time) w.member("timestamp", *m.time);
+  if (m.health) write_member(w, "health", *m.health);
 }
-void write_fields(json_object& o, const msg::session_spawned& m) {
-  o.emplace("sessionId", m.session_id);
-  put(o, "session", m.session);
+void write_fields(json_writer& w, const msg::session_spawned& m) {
+  w.member("sessionId", m.session_id);
+  write_member(w, "session", m.session);
 }
-void write_fields(json_object& o, const msg::session_state& m) {
-  o.emplace("sessionId", m.session_id);
+void write_fields(json_writer& w, const msg::session_state& m) {
+  w.member("sessionId", m.session_id);
   if (m.session) {
-    put(o, "session", *m.session);
+    write_member(w, "session", *m.session);
   } else {
-    o.emplace("session", nullptr);  // the one `null` of the protocol
+    w.key("session");
+    w.null();  // the one `null` of the protocol
   }
 }
-void write_fields(json_object& o, const msg::session_terminated& m) {
-  o.emplace("sessionId", m.session_id);
-  o.emplace("success", m.success);
+void write_fields(json_writer& w, const msg::session_terminated& m) {
+  w.member("sessionId", m.session_id);
+  w.member("success", m.success);
 }
-void write_fields(json_object& o, const msg::session_restored& m) {
-  o.emplace("sessionId", m.session_id);
-  o.emplace("success", m.success);
+void write_fields(json_writer& w, const msg::session_restored& m) {
+  w.member("sessionId", m.session_id);
+  w.member("success", m.success);
 }
-void write_fields(json_object& o, const msg::health_response& m) { put(o, "health", m.health); }
-void write_fields(json_object& o, const msg::sessions_response& m) {
-  boost::json::array& a = o["sessions"].emplace_array();
-  a.reserve(m.sessions.size());
-  for (const auto& s : m.sessions) {
-    a.emplace_back(nullptr);
-    tag_invoke(boost::json::value_from_tag(), a.back(), s);
-  }
+void write_fields(json_writer& w, const msg::health_response& m) { write_member(w, "health", m.health); }
+void write_fields(json_writer& w, const msg::sessions_response& m) {
+  w.key("sessions");
+  w.begin_array();
+  for (const auto& s : m.sessions) detail::write_json(w, s);
+  w.end_array();
 }
-void write_fields(json_object& o, const msg::heartbeat_ack& m) { o.emplace("timestamp", m.time); }
-void write_fields(json_object& o, const msg::node_info& m) {
-  o.emplace("nodeId", m.node_id);
-  o.emplace("version", m.version);
-  o.emplace("protocolVersion", m.protocol);
-  put(o, "capabilities", m.capabilities);
+void write_fields(json_writer& w, const msg::heartbeat_ack& m) { w.member("timestamp", m.time); }
+void write_fields(json_writer& w, const msg::node_info& m) {
+  w.member("nodeId", m.node_id);
+  w.member("version", m.version);
+  w.member("protocolVersion", std::int64_t{m.protocol});
+  write_member(w, "capabilities", m.capabilities);
 }
-void write_fields(json_object& o, const msg::session_updated& m) {
-  o.emplace("sessionId", m.session_id);
-  put(o, "session", m.session);
+void write_fields(json_writer& w, const msg::session_updated& m) {
+  w.member("sessionId", m.session_id);
+  write_member(w, "session", m.session);
 }
-void write_fields(json_object& o, const msg::error& m) {
-  o.emplace("error", m.text);
-  if (m.request_type) o.emplace("requestType", *m.request_type);
-  o.emplace("code", m.code);
+void write_fields(json_writer& w, const msg::error& m) {
+  w.member("error", m.text);
+  if (m.request_type) w.member("requestType", *m.request_type);
+  w.member("code", m.code);
 }
 
-void build(const message& m, json_object& o) {
-  o.reserve(6);
-  o.emplace("type", to_string(type_of(m)));
-  std::visit([&o](const auto& x) { write_fields(o, x); }, m);
-  if (const auto& id = request_id_of(m)) o.emplace("requestId", *id);
+void write_message(json_writer& w, const message& m) {
+  w.begin_object();
+  w.member("type", to_string(type_of(m)));
+  std::visit([&w](const auto& x) { write_fields(w, x); }, m);
+  if (const auto& id = request_id_of(m)) w.member("requestId", *id);
+  w.end_object();
 }
 
 // ----- Reading the fields of each message -------------------------------------------------
@@ -257,28 +253,15 @@ void set_request_id(message& m, std::optional<std::string> id) {
 // ===== Encoding ==========================================================================
 
 boost::json::object to_json(const message& m) {
-  boost::json::object o;
-  build(m, o);
-  return o;
+  // Off the hot path: the text the codec writes, read back (one description of the fields).
+  boost::json::value v = detail::parse_exact(encode(m), {});
+  return std::move(v.as_object());
 }
 
 void encode(const message& m, std::string& out) {
-  // Build the tree in a stack arena (larger messages spill to the heap), then serialize.
-  alignas(std::max_align_t) unsigned char arena[4096];
-  boost::json::monotonic_resource mr(arena, sizeof arena);
-  json_object o{boost::json::storage_ptr(&mr)};
-  build(m, o);
-  boost::json::serializer sr;
-  sr.reset(&o);
   const std::size_t start = out.size();
-  std::size_t chunk = 1024;
-  while (!sr.done()) {
-    const std::size_t old = out.size();
-    out.resize(old + chunk);
-    const auto written = sr.read(out.data() + old, chunk);
-    out.resize(old + written.size());
-    chunk = std::min<std::size_t>(chunk * 2, 1 << 20);
-  }
+  json_writer w(out);
+  write_message(w, m);
   make_valid_utf8(out, start);
 }
 
@@ -491,6 +474,18 @@ result<message> decoder::decode(std::string_view text) {
 result<message> decode(std::string_view text) {
   decoder d;
   return d.decode(text);
+}
+
+boost::json::value detail::parse_exact(std::string_view text, boost::json::storage_ptr sp) {
+  unsigned char temp[1024];
+  boost::json::parse_options opts;
+  opts.max_depth = detail::parse_exact_max_depth;
+  boost::json::basic_parser<precise_handler> p(opts, temp, sizeof temp);
+  p.handler().st.reset(std::move(sp));
+  boost::system::error_code ec;
+  const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (ec || n != text.size()) return nullptr;
+  return p.handler().st.release();
 }
 
 msg::error make_error_answer(const error_info& e, const decoder& d) {

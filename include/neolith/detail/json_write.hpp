@@ -1,0 +1,117 @@
+// json_writer: writes JSON text straight into a std::string, without building a tree.
+//
+// The encoder's hot path (every request of the client, every answer of the daemon) used to
+// build a Boost.JSON object, then serialize it: more than half of the daemon's instructions per
+// answer went there (object slots, duplicate-key checks, string copies into the arena, the
+// serializer's own state machine). The writer appends the text directly:
+//
+// - strings are escaped as Boost.JSON's serializer escapes them (`"`, `\`, and the control
+//   characters as \b \f \n \r \t or \u00XX; everything else, UTF-8 included, is copied);
+//   invalid UTF-8 is the encoder's concern (it replaces it once, over the whole text);
+// - numbers: integers as integers; doubles as `number_to_json` decides (integral values that
+//   fit in int64 as integers, non-finite values as 0), the rest in the shortest form that
+//   reads back to the same double (`std::to_chars`, as JavaScript's `String(n)` does) instead of
+//   Boost 1.81's "1.25E1";
+// - dates as JavaScript's `toISOString()`;
+// - free-form `boost::json` values (metadata, scratchpads, snapshots) element by element, with
+//   the same number rules, except that a non-finite number there is null (as JSON.stringify).
+//
+// Commas and colons are the writer's business: callers only open and close containers, name
+// keys and write values. Nesting is limited to 64 levels (the codec's own types use 6; free-form
+// values deeper than that were refused by the decoder long before).
+#ifndef NEOLITH_DETAIL_JSON_WRITE_HPP
+#define NEOLITH_DETAIL_JSON_WRITE_HPP
+
+#include <neolith/types.hpp>
+
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace neolith::detail {
+
+class json_writer {
+ public:
+  explicit json_writer(std::string& out) noexcept : out_(out) {}
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+
+  /// The key of the next member (the value comes with the next call).
+  void key(std::string_view k);
+
+  void string(std::string_view s);
+  void boolean(bool b);
+  void integer(std::int64_t i);
+  void unsigned_integer(std::uint64_t u);
+  void number(double d);
+  void null();
+  void date(timestamp t);
+  void json(const boost::json::value& v);
+  void json(const boost::json::object& o);
+
+  // A member in one call.
+  void member(std::string_view k, std::string_view s) { key(k), string(s); }
+  void member(std::string_view k, const std::string& s) { key(k), string(s); }
+  void member(std::string_view k, const char* s) { key(k), string(s); }
+  void member(std::string_view k, bool b) { key(k), boolean(b); }
+  void member(std::string_view k, std::int64_t i) { key(k), integer(i); }
+  void member(std::string_view k, double d) { key(k), number(d); }
+  void member(std::string_view k, timestamp t) { key(k), date(t); }
+  void member(std::string_view k, const boost::json::object& o) { key(k), json(o); }
+
+  /// The text written so far.
+  std::string& out() noexcept { return out_; }
+
+ private:
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (depth_ > 0 && (has_items_ >> depth_ & 1U) != 0) out_.push_back(',');
+    has_items_ |= std::uint64_t{1} << depth_;
+  }
+  void open(char c);
+  void close(char c);
+  void put_string(std::string_view s);
+
+  std::string& out_;
+  std::uint64_t has_items_ = 0;  // bit d: the container at depth d has an element already
+  unsigned depth_ = 0;
+  bool after_key_ = false;
+};
+
+// The wire types, written as protocol-v1.md names their fields (json.cpp).
+void write_json(json_writer& w, const node_health& x);
+void write_json(json_writer& w, const node_capabilities& x);
+void write_json(json_writer& w, const task& x);
+void write_json(json_writer& w, const memory_entry& x);
+void write_json(json_writer& w, const memory_context& x);
+void write_json(json_writer& w, const session_metrics& x);
+void write_json(json_writer& w, const session& x);
+void write_json(json_writer& w, const session_spawn_request& x);
+void write_json(json_writer& w, const serialization_metadata& x);
+void write_json(json_writer& w, const serialized_session& x);
+
+/// A member whose value is one of the wire types.
+template <class T>
+void write_member(json_writer& w, std::string_view k, const T& x) {
+  w.key(k);
+  write_json(w, x);
+}
+
+/// Parses JSON text into a value (in `sp`'s storage), reading doubles exactly (std::from_chars,
+/// where Boost 1.81 can be one unit in the last place off). For text this library wrote: an
+/// invalid text, or one nested deeper than `parse_exact_max_depth`, gives null.
+inline constexpr std::size_t parse_exact_max_depth = 1024;
+boost::json::value parse_exact(std::string_view text, boost::json::storage_ptr sp);
+
+}  // namespace neolith::detail
+
+#endif  // NEOLITH_DETAIL_JSON_WRITE_HPP
