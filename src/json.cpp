@@ -390,7 +390,10 @@ void write_json(json_writer& w, const node_capabilities& x) {
   if (x.custom_capabilities) {
     w.key("customCapabilities");
     w.begin_object();
-    for (const auto& [name, value] : *x.custom_capabilities) w.member(name, value);
+    for (const auto& [name, value] : *x.custom_capabilities) {
+      w.escaped_key(name);
+      w.boolean(value);
+    }
     w.end_object();
   }
   w.end_object();
@@ -421,7 +424,7 @@ void write_json(json_writer& w, const memory_entry& x) {
 }
 
 namespace {
-void write_entries(json_writer& w, std::string_view k, const std::vector<memory_entry>& xs) {
+void write_entries(json_writer& w, json_key k, const std::vector<memory_entry>& xs) {
   w.key(k);
   w.begin_array();
   for (const auto& x : xs) write_json(w, x);
@@ -494,8 +497,10 @@ namespace {
 template <class T>
 void value_from_text(boost::json::value& out, const T& x) {
   std::string text;
-  detail::json_writer w(text);
-  detail::write_json(w, x);
+  {
+    detail::json_writer w(text);
+    detail::write_json(w, x);
+  }
   out = detail::parse_exact(text, out.storage());
 }
 

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -32,86 +33,150 @@ constexpr std::array<char, 256> escapes = [] {
 // writer's comma bits stop at 64 levels).
 constexpr unsigned max_writer_depth = 60;
 
+// The length of the prefix of `s` that needs no escaping: eight bytes at a time (a byte
+// below 0x20, a quote or a backslash stops the word), then byte by byte.
+std::size_t plain_prefix(std::string_view s) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    // Bytes >= 0x80 (UTF-8) must not count as "below 0x20": mask them out of that test.
+    const std::uint64_t below = (w - ones * 0x20) & ~w & highs;
+    if ((below | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0) break;
+  }
+  while (i < s.size() && escapes[static_cast<unsigned char>(s[i])] == 0) ++i;
+  return i;
+}
+
 }  // namespace
+
+void json_writer::grow(std::size_t n) {
+  // Size the string to its new capacity and write into it; the destructor trims it.
+  std::size_t size = std::max<std::size_t>(out_.size() * 2, 256);
+  while (size - pos_ < n) size *= 2;
+  out_.resize(size);
+}
+
+void json_writer::put(const char* p, std::size_t n) {
+  std::memcpy(room(n), p, n);
+  pos_ += n;
+}
 
 void json_writer::open(char c) {
   separate();
-  out_.push_back(c);
+  put(c);
   ++depth_;
   has_items_ &= ~(std::uint64_t{1} << depth_);
 }
 
 void json_writer::close(char c) {
-  out_.push_back(c);
+  put(c);
   has_items_ &= ~(std::uint64_t{1} << depth_);
   --depth_;
 }
 
-void json_writer::key(std::string_view k) {
+void json_writer::escaped_key(std::string_view k) {
   separate();
-  put_string(k);
-  out_.push_back(':');
+  put_string(k, ':');
+  after_key_ = true;
+}
+
+void json_writer::key(json_key k) {
+  separate();
+  const std::string_view s = k.view();
+  char* p = room(s.size() + 3);
+  p[0] = '"';
+  std::memcpy(p + 1, s.data(), s.size());
+  p[s.size() + 1] = '"';
+  p[s.size() + 2] = ':';
+  pos_ += s.size() + 3;
   after_key_ = true;
 }
 
 void json_writer::string(std::string_view s) {
   separate();
-  put_string(s);
+  put_string(s, '\0');
 }
 
-void json_writer::put_string(std::string_view s) {
-  out_.push_back('"');
+// The string in quotes, then `after` unless it is NUL.
+void json_writer::put_string(std::string_view s, char after) {
+  std::size_t i = plain_prefix(s);
+  const std::size_t tail = after != '\0' ? 1 : 0;
+  if (i == s.size()) {  // nothing to escape: the common case
+    char* p = room(s.size() + 2 + tail);
+    p[0] = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+    if (tail != 0) p[s.size() + 2] = after;
+    pos_ += s.size() + 2 + tail;
+    return;
+  }
+  put('"');
   std::size_t run = 0;  // the start of the bytes not copied yet
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  for (; i < s.size(); ++i) {
     const char e = escapes[static_cast<unsigned char>(s[i])];
     if (e == 0) continue;
-    out_.append(s.data() + run, i - run);
+    put(s.data() + run, i - run);
     run = i + 1;
-    const char pair[2] = {'\\', e};
-    out_.append(pair, 2);
     if (e == 'u') {
       static constexpr char hex[] = "0123456789abcdef";
       const auto c = static_cast<unsigned char>(s[i]);
-      const char digits[4] = {'0', '0', hex[c >> 4], hex[c & 0xF]};
-      out_.append(digits, 4);
+      const char seq[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+      put(seq, 6);
+    } else {
+      const char seq[2] = {'\\', e};
+      put(seq, 2);
     }
   }
-  out_.append(s.data() + run, s.size() - run);
-  out_.push_back('"');
+  put(s.data() + run, s.size() - run);
+  put('"');
+  if (tail != 0) put(after);
 }
 
 void json_writer::boolean(bool b) {
   separate();
-  out_.append(b ? std::string_view("true") : std::string_view("false"));
+  if (b) {
+    put("true", 4);
+  } else {
+    put("false", 5);
+  }
 }
 
 void json_writer::null() {
   separate();
-  out_.append("null");
+  put("null", 4);
 }
 
 void json_writer::integer(std::int64_t i) {
   separate();
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof buf, i);
-  out_.append(buf, r.ptr);
+  put(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
 void json_writer::unsigned_integer(std::uint64_t u) {
   separate();
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof buf, u);
-  out_.append(buf, r.ptr);
+  put(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
 void json_writer::number(double d) {
+  // Small integral values (counts, whole percentages, seconds) without the general test.
+  if (d > -1e15 && d < 1e15) {
+    const auto i = static_cast<std::int64_t>(d);
+    if (static_cast<double>(i) == d) return integer(i);
+  }
   // The integral/non-finite rules are number_to_json's.
   const boost::json::value v = number_to_json(d);
   if (const std::int64_t* i = v.if_int64()) return integer(*i);
   separate();
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof buf, v.get_double());  // shortest round trip
-  out_.append(buf, r.ptr);
+  put(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
 void json_writer::date(timestamp t) {
@@ -120,18 +185,19 @@ void json_writer::date(timestamp t) {
   buf[0] = '"';
   const std::size_t n = format_timestamp_to(buf + 1, t);
   buf[n + 1] = '"';
-  out_.append(buf, n + 2);
+  put(buf, n + 2);
 }
 
 void json_writer::json(const boost::json::object& o) {
   if (depth_ >= max_writer_depth) {
     separate();
-    out_ += boost::json::serialize(o);
+    const std::string text = boost::json::serialize(o);
+    put(text.data(), text.size());
     return;
   }
   begin_object();
   for (const auto& kv : o) {
-    key(kv.key());
+    escaped_key(kv.key());
     json(kv.value());
   }
   end_object();
@@ -155,7 +221,8 @@ void json_writer::json(const boost::json::value& v) {
   const auto& a = v.get_array();
   if (depth_ >= max_writer_depth) {
     separate();
-    out_ += boost::json::serialize(a);
+    const std::string text = boost::json::serialize(a);
+    put(text.data(), text.size());
     return;
   }
   begin_array();

@@ -11,6 +11,8 @@
 #include <array>
 #include <charconv>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -201,6 +203,12 @@ std::size_t utf8_sequence(std::string_view s) noexcept {
 // JSON's structure is ASCII, so the replacement keeps the JSON valid.
 void make_valid_utf8(std::string& out, std::size_t from) {
   std::size_t i = from;
+  // ASCII eight bytes at a time (the common case is all ASCII).
+  for (; i + 8 <= out.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, out.data() + i, 8);
+    if ((w & 0x8080808080808080ULL) != 0) break;
+  }
   while (i < out.size()) {
     if (static_cast<unsigned char>(out[i]) < 0x80) {
       ++i;
@@ -260,13 +268,18 @@ boost::json::object to_json(const message& m) {
 
 void encode(const message& m, std::string& out) {
   const std::size_t start = out.size();
-  json_writer w(out);
-  write_message(w, m);
+  {
+    json_writer w(out);
+    write_message(w, m);
+  }
   make_valid_utf8(out, start);
 }
 
 std::string encode(const message& m) {
   std::string out;
+  // One allocation for the common messages (a session answer is about 650 bytes): growing from
+  // empty took six, and copies, per answer.
+  out.reserve(1024);
   encode(m, out);
   return out;
 }

@@ -75,6 +75,16 @@ char* put_digits(char* p, std::uint64_t v, int width) noexcept {
   return p;
 }
 
+// Writes the `Width` last digits of `v` (zero-padded); returns the end.
+template <int Width>
+char* put_fixed(char* p, std::uint64_t v) noexcept {
+  for (int i = Width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return p + Width;
+}
+
 // A small cursor over the text being parsed.
 struct cursor {
   std::string_view s;
@@ -190,24 +200,24 @@ std::size_t format_timestamp_to(char* buf, timestamp t) noexcept {
   const civil d = civil_from_days(days);
   char* p = buf;
   if (d.year >= 0 && d.year <= 9999) {
-    p = put_digits(p, static_cast<std::uint64_t>(d.year), 4);
+    p = put_fixed<4>(p, static_cast<std::uint64_t>(d.year));
   } else {
     *p++ = d.year < 0 ? '-' : '+';
     const std::uint64_t magnitude = d.year < 0 ? 0 - static_cast<std::uint64_t>(d.year) : static_cast<std::uint64_t>(d.year);
     p = put_digits(p, magnitude, 6);
   }
   *p++ = '-';
-  p = put_digits(p, d.month, 2);
+  p = put_fixed<2>(p, d.month);
   *p++ = '-';
-  p = put_digits(p, d.day, 2);
+  p = put_fixed<2>(p, d.day);
   *p++ = 'T';
-  p = put_digits(p, static_cast<std::uint64_t>(in_day / 3'600'000), 2);
+  p = put_fixed<2>(p, static_cast<std::uint64_t>(in_day / 3'600'000));
   *p++ = ':';
-  p = put_digits(p, static_cast<std::uint64_t>(in_day / 60'000 % 60), 2);
+  p = put_fixed<2>(p, static_cast<std::uint64_t>(in_day / 60'000 % 60));
   *p++ = ':';
-  p = put_digits(p, static_cast<std::uint64_t>(in_day / 1000 % 60), 2);
+  p = put_fixed<2>(p, static_cast<std::uint64_t>(in_day / 1000 % 60));
   *p++ = '.';
-  p = put_digits(p, static_cast<std::uint64_t>(in_day % 1000), 3);
+  p = put_fixed<3>(p, static_cast<std::uint64_t>(in_day % 1000));
   *p++ = 'Z';
   return static_cast<std::size_t>(p - buf);
 }
@@ -232,12 +242,6 @@ result<void> read_date_or_millis(const json_value& v, timestamp& out) {
   }
   out = timestamp{std::chrono::milliseconds{ms}};
   return outcome::success();
-}
-
-void put_timestamp(json_object& o, std::string_view key, timestamp t) {
-  char buf[timestamp_buffer_size];
-  const std::size_t n = format_timestamp_to(buf, t);
-  o.emplace(key, std::string_view(buf, n));
 }
 
 }  // namespace detail

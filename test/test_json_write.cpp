@@ -23,18 +23,23 @@ namespace json = boost::json;
 
 namespace {
 
-std::string written(const json::value& v) {
+// Runs `f` on a writer; the text is complete once the writer is gone.
+template <class F>
+std::string write_with(F f) {
   std::string out;
-  json_writer w(out);
-  w.json(v);
+  {
+    json_writer w(out);
+    f(w);
+  }
   return out;
 }
 
+std::string written(const json::value& v) {
+  return write_with([&](json_writer& w) { w.json(v); });
+}
+
 std::string number_text(double d) {
-  std::string out;
-  json_writer w(out);
-  w.number(d);
-  return out;
+  return write_with([&](json_writer& w) { w.number(d); });
 }
 
 }  // namespace
@@ -45,16 +50,42 @@ BOOST_AUTO_TEST_CASE(strings_are_escaped_as_boost_json_escapes_them) {
   all += "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80";  // é € 😀: copied as they are
   all.push_back('\0');
   all += "tail";
-  std::string out;
-  json_writer w(out);
-  w.string(all);
+  const std::string out = write_with([&](json_writer& w) { w.string(all); });
   BOOST_TEST(out == json::serialize(json::value(all)));
   BOOST_TEST(json::parse(out).as_string() == all);
   // The short escapes and the \u00XX form, spelled out.
-  std::string ctl;
-  json_writer w2(ctl);
-  w2.string(std::string_view("\"\\\b\f\n\r\t\x01\x1f/\x7f", 11));
+  const std::string ctl =
+      write_with([](json_writer& w) { w.string(std::string_view("\"\\\b\f\n\r\t\x01\x1f/\x7f", 11)); });
   BOOST_TEST(ctl == "\"\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f/\x7f\"");
+}
+
+BOOST_AUTO_TEST_CASE(every_position_of_a_character_to_escape) {
+  // The scan goes eight bytes at a time: a character to escape at any offset of a word, after
+  // UTF-8 bytes (>= 0x80, never escaped) or among them, is found.
+  for (const char special : {'"', '\\', '\n', '\x01', '\x1f', '\0'}) {
+    for (std::size_t len = 0; len < 26; ++len) {
+      for (std::size_t at = 0; at <= len; ++at) {
+        std::string text(len, 'a');
+        for (std::size_t i = 0; i + 1 < len; i += 3) {  // "é"s among the 'a's
+          text[i] = static_cast<char>(0xC3);
+          text[i + 1] = static_cast<char>(0xA9);
+        }
+        if (at < len) text[at] = special;
+        const std::string out = write_with([&](json_writer& w) { w.string(text); });
+        BOOST_TEST(out == json::serialize(json::value(text)), "len " << len << " at " << at);
+      }
+    }
+  }
+  // Keys that are not the codec's own names are escaped too.
+  const std::string out = write_with([](json_writer& w) {
+    w.begin_object();
+    w.escaped_key("a\"b\\c\n");
+    w.integer(1);
+    w.key("plain");
+    w.integer(2);
+    w.end_object();
+  });
+  BOOST_TEST(out == R"({"a\"b\\c\n":1,"plain":2})");
 }
 
 BOOST_AUTO_TEST_CASE(numbers_are_written_as_javascript_writes_them) {
@@ -76,40 +107,62 @@ BOOST_AUTO_TEST_CASE(numbers_are_written_as_javascript_writes_them) {
     BOOST_TEST(back == d, text);
     BOOST_TEST(json::parse(text).is_double(), text);
   }
-  std::string out;
-  json_writer w(out);
-  w.begin_array();
-  w.integer(std::numeric_limits<std::int64_t>::min());
-  w.unsigned_integer(std::numeric_limits<std::uint64_t>::max());
-  w.boolean(true);
-  w.boolean(false);
-  w.null();
-  w.end_array();
+  const std::string out = write_with([](json_writer& w) {
+    w.begin_array();
+    w.integer(std::numeric_limits<std::int64_t>::min());
+    w.unsigned_integer(std::numeric_limits<std::uint64_t>::max());
+    w.boolean(true);
+    w.boolean(false);
+    w.null();
+    w.end_array();
+  });
   BOOST_TEST(out == "[-9223372036854775808,18446744073709551615,true,false,null]");
 }
 
 BOOST_AUTO_TEST_CASE(commas_and_colons_at_every_level) {
-  std::string out;
-  json_writer w(out);
-  w.begin_object();
-  w.key("a");
-  w.begin_array();
-  w.begin_object();
-  w.end_object();
-  w.begin_array();
-  w.end_array();
-  w.begin_object();
-  w.member("x", std::int64_t{1});
-  w.member("y", "two");
-  w.end_object();
-  w.end_array();
-  w.member("b", true);
-  w.key("c");
-  w.begin_object();
-  w.end_object();
-  w.member("d", timestamp{std::chrono::milliseconds{1764406077123}});
-  w.end_object();
+  const std::string out = write_with([](json_writer& w) {
+    w.begin_object();
+    w.key("a");
+    w.begin_array();
+    w.begin_object();
+    w.end_object();
+    w.begin_array();
+    w.end_array();
+    w.begin_object();
+    w.member("x", std::int64_t{1});
+    w.member("y", "two");
+    w.end_object();
+    w.end_array();
+    w.member("b", true);
+    w.key("c");
+    w.begin_object();
+    w.end_object();
+    w.member("d", timestamp{std::chrono::milliseconds{1764406077123}});
+    w.end_object();
+  });
   BOOST_TEST(out == R"({"a":[{},[],{"x":1,"y":"two"}],"b":true,"c":{},"d":"2025-11-29T08:47:57.123Z"})");
+}
+
+BOOST_AUTO_TEST_CASE(appends_after_existing_text_and_grows) {
+  // The writer appends, writes into the string's spare room and trims it at the end: a long
+  // text with many growths, after a prefix, comes out exact.
+  std::string out = "prefix:";
+  json::array expected;
+  {
+    json_writer w(out);
+    w.begin_array();
+    for (int i = 0; i < 2000; ++i) {
+      const std::string s(static_cast<std::size_t>(i % 97), static_cast<char>('a' + i % 26));
+      w.string(s);
+      w.string("tab\tquote\"");
+      expected.emplace_back(s);
+      expected.emplace_back("tab\tquote\"");
+    }
+    w.end_array();
+  }
+  BOOST_TEST_REQUIRE(out.rfind("prefix:[", 0) == 0u);
+  BOOST_TEST(json::parse(std::string_view(out).substr(7)) == json::value(expected));
+  BOOST_TEST(out.size() == 7 + json::serialize(expected).size());
 }
 
 BOOST_AUTO_TEST_CASE(free_form_values_are_kept) {
@@ -191,4 +244,13 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_replaced_once_over_the_whole_text) {
   const std::string text = encode(message(e));
   const json::value v = json::parse(text);
   BOOST_TEST(v.at("error").as_string() == "bad \xEF\xBF\xBD byte and a \"quote\"");
+  // At every offset after a long ASCII run (the check skips ASCII eight bytes at a time), and
+  // valid UTF-8 kept as it is.
+  for (std::size_t at = 0; at < 40; ++at) {
+    msg::error long_one;
+    long_one.text = std::string(at, 'x') + "\xC3\xA9\xFE" + std::string(at % 9, 'y');
+    long_one.code = "internal";
+    const json::value lv = json::parse(encode(message(long_one)));
+    BOOST_TEST(lv.at("error").as_string() == std::string(at, 'x') + "\xC3\xA9\xEF\xBF\xBD" + std::string(at % 9, 'y'));
+  }
 }

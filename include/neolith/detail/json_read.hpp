@@ -140,9 +140,6 @@ inline result<const json_object*> as_object(const json_value& v) {
 inline constexpr std::size_t timestamp_buffer_size = 48;
 std::size_t format_timestamp_to(char* buf, timestamp t) noexcept;
 
-/// Writes a date as a JSON string in `o[key]`.
-void put_timestamp(json_object& o, std::string_view key, timestamp t);
-
 }  // namespace neolith::detail
 
 #endif  // NEOLITH_DETAIL_JSON_READ_HPP

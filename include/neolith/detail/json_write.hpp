@@ -26,6 +26,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,17 +34,40 @@
 
 namespace neolith::detail {
 
+/// A key written as is: a string literal with nothing to escape (checked at compile time).
+/// The codec's own field names are all such literals; they skip the escape scan.
+class json_key {
+ public:
+  template <std::size_t N>
+  consteval json_key(const char (&text)[N]) : text_(text, N - 1) {  // NOLINT: implicit by design
+    for (char c : text_) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') throw "a json_key needs escaping";
+    }
+  }
+  constexpr std::string_view view() const noexcept { return text_; }
+
+ private:
+  std::string_view text_;
+};
+
 class json_writer {
  public:
-  explicit json_writer(std::string& out) noexcept : out_(out) {}
+  /// Appends to `out`. The text is complete once the writer is destroyed (it writes into
+  /// `out`'s spare capacity and trims `out` at the end).
+  explicit json_writer(std::string& out) noexcept : out_(out), pos_(out.size()) {}
+  ~json_writer() { out_.resize(pos_); }
+  json_writer(const json_writer&) = delete;
+  json_writer& operator=(const json_writer&) = delete;
 
   void begin_object() { open('{'); }
   void end_object() { close('}'); }
   void begin_array() { open('['); }
   void end_array() { close(']'); }
 
-  /// The key of the next member (the value comes with the next call).
-  void key(std::string_view k);
+  /// The key of the next member (the value comes with the next call): one of the codec's
+  /// field names, or any text (escaped as needed).
+  void key(json_key k);
+  void escaped_key(std::string_view k);
 
   void string(std::string_view s);
   void boolean(bool b);
@@ -56,17 +80,14 @@ class json_writer {
   void json(const boost::json::object& o);
 
   // A member in one call.
-  void member(std::string_view k, std::string_view s) { key(k), string(s); }
-  void member(std::string_view k, const std::string& s) { key(k), string(s); }
-  void member(std::string_view k, const char* s) { key(k), string(s); }
-  void member(std::string_view k, bool b) { key(k), boolean(b); }
-  void member(std::string_view k, std::int64_t i) { key(k), integer(i); }
-  void member(std::string_view k, double d) { key(k), number(d); }
-  void member(std::string_view k, timestamp t) { key(k), date(t); }
-  void member(std::string_view k, const boost::json::object& o) { key(k), json(o); }
-
-  /// The text written so far.
-  std::string& out() noexcept { return out_; }
+  void member(json_key k, std::string_view s) { key(k), string(s); }
+  void member(json_key k, const std::string& s) { key(k), string(s); }
+  void member(json_key k, const char* s) { key(k), string(s); }
+  void member(json_key k, bool b) { key(k), boolean(b); }
+  void member(json_key k, std::int64_t i) { key(k), integer(i); }
+  void member(json_key k, double d) { key(k), number(d); }
+  void member(json_key k, timestamp t) { key(k), date(t); }
+  void member(json_key k, const boost::json::object& o) { key(k), json(o); }
 
  private:
   void separate() {
@@ -74,14 +95,27 @@ class json_writer {
       after_key_ = false;
       return;
     }
-    if (depth_ > 0 && (has_items_ >> depth_ & 1U) != 0) out_.push_back(',');
+    if (depth_ > 0 && (has_items_ >> depth_ & 1U) != 0) put(',');
     has_items_ |= std::uint64_t{1} << depth_;
   }
   void open(char c);
   void close(char c);
-  void put_string(std::string_view s);
+  void put_string(std::string_view s, char after);
+
+  /// Room for `n` more characters at the write position.
+  char* room(std::size_t n) {
+    if (out_.size() - pos_ < n) grow(n);
+    return out_.data() + pos_;
+  }
+  void grow(std::size_t n);
+  void put(char c) {
+    *room(1) = c;
+    ++pos_;
+  }
+  void put(const char* p, std::size_t n);
 
   std::string& out_;
+  std::size_t pos_;              // the end of the text; out_ beyond it is scratch
   std::uint64_t has_items_ = 0;  // bit d: the container at depth d has an element already
   unsigned depth_ = 0;
   bool after_key_ = false;
@@ -101,7 +135,7 @@ void write_json(json_writer& w, const serialized_session& x);
 
 /// A member whose value is one of the wire types.
 template <class T>
-void write_member(json_writer& w, std::string_view k, const T& x) {
+void write_member(json_writer& w, json_key k, const T& x) {
   w.key(k);
   write_json(w, x);
 }
