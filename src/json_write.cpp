@@ -170,6 +170,7 @@ void json_writer::number(double d) {
     const auto i = static_cast<std::int64_t>(d);
     if (static_cast<double>(i) == d) return integer(i);
   }
+  if (d > -1e12 && d < 1e12 && put_millis(d)) return;
   // The integral/non-finite rules are number_to_json's.
   const boost::json::value v = number_to_json(d);
   if (const std::int64_t* i = v.if_int64()) return integer(*i);
@@ -177,6 +178,33 @@ void json_writer::number(double d) {
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof buf, v.get_double());  // shortest round trip
   put(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+// A value with at most three decimals (the daemon rounds its figures so) written without the
+// general shortest-form search: when k / 1000.0 == d for an integer k, the decimal k/1000 reads
+// back as d (the division is correctly rounded), and below 1e12, where a double's spacing is
+// far under 0.001, no shorter decimal does: the text is the one std::to_chars writes.
+bool json_writer::put_millis(double d) {
+  const double scaled = d * 1000;
+  const auto k = static_cast<std::int64_t>(scaled >= 0 ? scaled + 0.5 : scaled - 0.5);
+  if (static_cast<double>(k) / 1000 != d) return false;
+  separate();
+  const std::uint64_t magnitude = k < 0 ? 0 - static_cast<std::uint64_t>(k) : static_cast<std::uint64_t>(k);
+  char buf[32];
+  char* p = buf;
+  if (k < 0) *p++ = '-';
+  p = std::to_chars(p, buf + sizeof buf, magnitude / 1000).ptr;
+  unsigned frac = static_cast<unsigned>(magnitude % 1000);  // not 0: integral values went before
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + frac / 100);
+  frac %= 100;
+  if (frac != 0) {
+    *p++ = static_cast<char>('0' + frac / 10);
+    frac %= 10;
+    if (frac != 0) *p++ = static_cast<char>('0' + frac);
+  }
+  put(buf, static_cast<std::size_t>(p - buf));
+  return true;
 }
 
 void json_writer::date(timestamp t) {

@@ -107,6 +107,34 @@ BOOST_AUTO_TEST_CASE(numbers_are_written_as_javascript_writes_them) {
     BOOST_TEST(back == d, text);
     BOOST_TEST(json::parse(text).is_double(), text);
   }
+  // Values with up to three decimals take a short path: its text is std::to_chars's, exactly.
+  const auto shortest = [](double d) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
+  };
+  std::uint64_t state = 88172645463325252ULL;  // xorshift: a fixed sequence, not luck
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint64_t r = next();
+    double d = 0;
+    switch (i % 4) {
+      case 0: d = static_cast<double>(static_cast<std::int64_t>(r % 2000001) - 1000000) / 1000; break;  // k/1000
+      case 1: d = std::round(static_cast<double>(r % 100000000) / 997.0 * 100) / 100; break;  // rounded figures
+      case 2: d = static_cast<double>(static_cast<std::int64_t>(r % 2000000000000001ULL) - 1000000000000000LL) / 1000; break;
+      default: d = static_cast<double>(r >> 11) / static_cast<double>(1ULL << 40) * ((r & 1) ? -1 : 1); break;  // any
+    }
+    const std::string text = number_text(d);
+    if (std::trunc(d) == d && std::abs(d) < 9e15) continue;  // integers: checked above
+    BOOST_TEST(text == shortest(d), "i " << i);
+  }
+  for (double d : {0.001, -0.001, 0.5, 999999999999.999, -999999999999.999, 1e12 + 0.5, 0.1 + 0.2, 123.456, 1.005}) {
+    BOOST_TEST(number_text(d) == shortest(d), d);
+  }
   const std::string out = write_with([](json_writer& w) {
     w.begin_array();
     w.integer(std::numeric_limits<std::int64_t>::min());

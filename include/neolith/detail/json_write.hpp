@@ -101,6 +101,7 @@ class json_writer {
   void open(char c);
   void close(char c);
   void put_string(std::string_view s, char after);
+  bool put_millis(double d);
 
   /// Room for `n` more characters at the write position.
   char* room(std::size_t n) {
