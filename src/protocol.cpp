@@ -1,4 +1,5 @@
 // The protocol codec (protocol.hpp): message names, encode, and the strict, reusable decoder.
+#include <neolith/detail/fast_decode.hpp>
 #include <neolith/detail/json_read.hpp>
 #include <neolith/detail/json_write.hpp>
 #include <neolith/json.hpp>
@@ -426,6 +427,18 @@ result<message> decoder::decode(std::string_view text) {
     return error_info(error::message_too_large, "the message has " + std::to_string(text.size()) +
                                                     " bytes, more than the maximum of " +
                                                     std::to_string(opts_.max_message_bytes));
+  }
+  if (opts_.fast_path) {
+    message m;
+    if (detail::fast_decode(text, m)) {
+      if (const auto& id = request_id_of(m)) {
+        id_spare_.assign(*id);
+        request_id_.emplace(std::move(id_spare_));
+      }
+      type_spare_.assign(to_string(type_of(m)));
+      request_type_.emplace(std::move(type_spare_));
+      return m;
+    }
   }
   if (!impl_) impl_ = std::make_unique<impl>(opts_);  // a moved-from decoder is usable again
 

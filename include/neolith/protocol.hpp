@@ -181,6 +181,10 @@ boost::json::object to_json(const message& m);
 struct decode_options {
   std::size_t max_message_bytes = default_max_message_bytes;  ///< larger: error::message_too_large
   std::size_t max_depth = max_json_depth;                     ///< deeper: error::nesting_too_deep
+  /// Read the common messages (requests of the hot path and their answers) in one pass from
+  /// the parser's events, falling back to the general path for anything else. The results
+  /// are the same either way; false always takes the general path (for comparisons).
+  bool fast_path = true;
 };
 
 /// A reusable decoder: keeps its parser and memory between messages, so decoding a stream of

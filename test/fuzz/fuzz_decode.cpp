@@ -1,5 +1,6 @@
 // libFuzzer target for the protocol decoder: any input must decode or fail cleanly (no crash,
-// no leak, no UB), and whatever is accepted must survive encode -> decode unchanged.
+// no leak, no UB), whatever is accepted must survive encode -> decode unchanged, and the
+// one-pass path (detail::fast_decode) must agree with the general path on every input.
 #include <neolith/protocol.hpp>
 
 #include <cstddef>
@@ -24,6 +25,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
   auto first = d.decode(text);
+  {
+    static neolith::decoder general([] {
+      neolith::decode_options o;
+      o.fast_path = false;
+      return o;
+    }());
+    auto g = general.decode(text);
+    if (first.has_value() != g.has_value()) fail("the fast and general paths disagree on success", text);
+    if (first && !(first.value() == g.value())) fail("the fast and general paths give different messages", text);
+    if (!first && (first.error().code != g.error().code || first.error().what() != g.error().what()))
+      fail("the fast and general paths give different errors", text);
+    if (d.request_id() != general.request_id() || d.request_type() != general.request_type())
+      fail("the fast and general paths give different envelopes", text);
+  }
   if (!first) {
     // Failures always carry a code of ours and a non-empty text.
     if (first.error().code.category() != neolith::error_category()) fail("foreign error code", first.error().what());

@@ -1,0 +1,194 @@
+// The decoder's one-pass path (detail::fast_decode) against the general path: it takes the
+// messages of the request path in the shapes our encoder and the TypeScript client write, gives
+// exactly the message the general path gives, and declines everything else, so that the
+// decoder's results and errors never depend on which path ran. Mutations of every sample
+// (thousands of texts, a fixed sequence) are decoded both ways and compared.
+#define BOOST_TEST_MODULE fast_decode
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include "codec_golden.hpp"
+#include "codec_samples.hpp"
+
+#include <neolith/detail/fast_decode.hpp>
+#include <neolith/protocol.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+using namespace neolith;
+
+namespace {
+
+decode_options general_only() {
+  decode_options o;
+  o.fast_path = false;
+  return o;
+}
+
+// Decodes `text` with both paths; checks that they agree (result, error code, envelope).
+// Returns whether the fast path took it.
+bool agree(const std::string& text) {
+  static decoder fast;
+  static decoder general(general_only());
+  message m;
+  const bool taken = detail::fast_decode(text, m);
+  auto a = fast.decode(text);
+  auto b = general.decode(text);
+  BOOST_TEST_REQUIRE(a.has_value() == b.has_value(), text);
+  if (a) {
+    BOOST_TEST((a.value() == b.value()), text);
+    if (taken) BOOST_TEST((m == b.value()), text);
+  } else {
+    BOOST_TEST(!taken, text);
+    BOOST_TEST(a.error().code == b.error().code, text);
+    BOOST_TEST(a.error().what() == b.error().what(), text);
+  }
+  BOOST_TEST((fast.request_id() == general.request_id()), text);
+  BOOST_TEST((fast.request_type() == general.request_type()), text);
+  return taken;
+}
+
+bool handled(message_type t) {
+  switch (t) {
+    case message_type::get_health:
+    case message_type::get_sessions:
+    case message_type::get_node_info:
+    case message_type::get_session:
+    case message_type::terminate_session:
+    case message_type::health_response:
+    case message_type::session_state:
+    case message_type::session_spawned:
+    case message_type::session_updated:
+    case message_type::session_terminated:
+    case message_type::session_restored:
+    case message_type::heartbeat_ack:
+    case message_type::error: return true;
+    default: return false;
+  }
+}
+
+// Every sample, encoded; and the golden texts.
+std::vector<std::string> corpus() {
+  std::vector<std::string> texts;
+  for (bool full : {false, true}) {
+    for (const auto& m : samples::all_messages(full)) texts.push_back(encode(m));
+  }
+  for (const auto& e : golden::examples) texts.emplace_back(e.json);
+  return texts;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(takes_the_hot_messages_and_gives_the_same_message) {
+  std::size_t taken = 0;
+  for (bool full : {false, true}) {
+    for (auto m : samples::all_messages(full)) {
+      // The hot shapes: sessions without free-form content.
+      if (auto* s = std::get_if<msg::session_state>(&m); s && s->session) *s->session = samples::make_session(false);
+      if (auto* s = std::get_if<msg::session_spawned>(&m)) s->session = samples::make_session(false);
+      if (auto* s = std::get_if<msg::session_updated>(&m)) s->session = samples::make_session(false);
+      const std::string text = encode(m);
+      const bool t = agree(text);
+      if (handled(type_of(m))) {
+        BOOST_TEST(t, text);
+        taken += t ? 1 : 0;
+      } else {
+        BOOST_TEST(!t, text);
+      }
+    }
+  }
+  BOOST_TEST(taken >= 20u);
+}
+
+BOOST_AUTO_TEST_CASE(sessions_with_memory_entries_and_null_sessions) {
+  msg::session_state found;
+  found.request_id = "r-1";
+  found.session_id = "session-1";
+  found.session = samples::make_session(true);
+  found.session->memory.scratchpad = {};  // free-form content declines; entries do not
+  for (auto& e : found.session->memory.episodic) e.metadata.reset();
+  found.session->task.metadata.reset();
+  BOOST_TEST(agree(encode(message(found))));
+  msg::session_state unknown;
+  unknown.request_id = "r-2";
+  unknown.session_id = "nope";
+  const std::string text = encode(message(unknown));
+  BOOST_TEST(text.find("\"session\":null") != std::string::npos);
+  BOOST_TEST(agree(text));
+}
+
+BOOST_AUTO_TEST_CASE(escaped_strings_and_keys_in_any_order_after_type) {
+  BOOST_TEST(agree(R"({"type":"get_session","requestId":"a\"b\\c\u00e9\ud83d\ude00","sessionId":"s\n1"})"));
+  BOOST_TEST(agree(R"(  {"type" : "health_response" , "health":{"uptime":5,"lastHeartbeat":"2026-11-29T08:47:57Z",)"
+                   R"("responseTime":1.5e1,"activeSessions":2,"memoryUsage":40,"cpuUsage":12.25,"status":"healthy"}} )"));
+  BOOST_TEST(agree(R"({"type":"error","error":"boom","code":"internal"})"));
+  BOOST_TEST(agree(R"({"type":"heartbeat_ack","timestamp":1795942077123,"requestId":"h"})"));
+}
+
+BOOST_AUTO_TEST_CASE(declines_what_it_does_not_describe) {
+  const char* declined[] = {
+      R"({"requestId":"r","type":"get_health"})",                        // type not first
+      R"({"type":"get_health","requestId":"r","extra":1})",              // unknown key
+      R"({"type":"get_health","requestId":"r","requestId":"s"})",        // repeated key
+      R"({"type":"get_health","type":"get_health"})",                    // repeated type
+      R"({"type":"get_health","requestId":null})",                       // null
+      R"({"type":"get_health","requestId":7})",                          // ill-typed
+      R"({"type":"get_session"})",                                       // missing field
+      R"({"type":"heartbeat_ack","timestamp":1.0})",                     // a double for an integer
+      R"({"type":"heartbeat_ack","timestamp":18446744073709551615})",    // beyond int64
+      R"({"type":"health_response","health":{"status":"fine","cpuUsage":1,"memoryUsage":1,"activeSessions":1,)"
+      R"("responseTime":1,"lastHeartbeat":"2026-11-29T08:47:57Z","uptime":1}})",  // bad enum
+      R"({"type":"health_response","health":{"status":"healthy","cpuUsage":1e999,"memoryUsage":1,"activeSessions":1,)"
+      R"("responseTime":1,"lastHeartbeat":"2026-11-29T08:47:57Z","uptime":1}})",  // out of range
+      R"({"type":"spawn_session","request":{}})",                        // a type it does not handle
+      R"({"type":"nope"})",
+      R"({"type":"get_health",})",                                       // invalid JSON
+      R"({"type":"get_health"} x)",
+      R"(["get_health"])",
+      R"("get_health")",
+      R"({"type":"get_health"/*c*/})",
+      "{\"type\":\"get_session\",\"sessionId\":\"\xff\"}",              // invalid UTF-8
+      "",
+  };
+  for (const char* t : declined) {
+    message m;
+    BOOST_TEST(!detail::fast_decode(t, m), t);
+    agree(t);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mutations_decode_the_same_both_ways) {
+  // Each text of the corpus, mutated at every position in a few ways (a fixed sequence): the
+  // two paths agree on every one, whichever path ran.
+  const std::string inserts[] = {"null", "1", "1.5", "-0", "\"x\"", "{}", "[]", "true", ",", ":", "\"type\":\"get_health\",",
+                                 "\\u0041", "\"requestId\":\"z\","};
+  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  std::size_t texts = 0;
+  std::size_t taken = 0;
+  for (const std::string& base : corpus()) {
+    for (int i = 0; i < 120; ++i) {
+      std::string t = base;
+      const std::size_t at = static_cast<std::size_t>(next() % (t.size() + 1));
+      switch (next() % 5) {
+        case 0: if (at < t.size()) t.erase(at, 1); break;
+        case 1: t.insert(at, inserts[next() % std::size(inserts)]); break;
+        case 2: if (at < t.size()) t[at] = static_cast<char>(next() % 128); break;
+        case 3: t.insert(at, t.substr(at, static_cast<std::size_t>(next() % 24))); break;  // repeat a piece
+        default: if (at < t.size()) t.erase(at, static_cast<std::size_t>(next() % 16)); break;
+      }
+      taken += agree(t) ? 1 : 0;
+      ++texts;
+    }
+  }
+  BOOST_TEST_MESSAGE(texts << " mutated texts, " << taken << " taken by the fast path");
+  BOOST_TEST(texts > 5000u);
+  BOOST_TEST(taken > 100u);  // the mutations that keep a valid hot message (a changed id, ...)
+}
