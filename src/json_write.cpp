@@ -207,6 +207,19 @@ bool json_writer::put_millis(double d) {
   return true;
 }
 
+// A double of a free-form value stays a double when read back (2.0 as "2.0", -0.0 as "-0.0"):
+// such values are kept as they are, so a message survives encode -> decode unchanged.
+void json_writer::free_form_double(double d) {
+  separate();
+  char buf[40];
+  char* end = std::to_chars(buf, buf + 32, d).ptr;
+  if (std::find_if(buf, end, [](char c) { return c == '.' || c == 'e'; }) == end) {
+    *end++ = '.';
+    *end++ = '0';
+  }
+  put(buf, static_cast<std::size_t>(end - buf));
+}
+
 void json_writer::date(timestamp t) {
   separate();
   char buf[timestamp_buffer_size + 2];
@@ -241,7 +254,7 @@ void json_writer::json(const boost::json::value& v) {
       // As JSON.stringify: a non-finite number in a free-form value is null (number fields of
       // the wire types write 0).
       if (!std::isfinite(v.get_double())) return null();
-      return number(v.get_double());
+      return free_form_double(v.get_double());
     case boost::json::kind::string: return string(v.get_string());
     case boost::json::kind::object: return json(v.get_object());
     case boost::json::kind::array: break;

@@ -198,12 +198,33 @@ BOOST_AUTO_TEST_CASE(free_form_values_are_kept) {
                                     R"("a":[1,[2,[3,{}]],[]],"o":{"k":{"k":{"k":[]}}},"e":{},"big":1e300})");
   const std::string text = written(v);
   BOOST_TEST(json::parse(text) == v, text);
-  // Integral doubles are integers, non-finite ones null (as JSON.stringify).
+  // Doubles stay doubles, integral or not (the value reads back equal); non-finite ones are
+  // null (as JSON.stringify).
   json::object o;
   o["whole"] = 3.0;
+  o["negative_zero"] = -0.0;
+  o["big"] = 1e21;
+  o["int"] = 3;
   o["inf"] = std::numeric_limits<double>::infinity();
   o["nan"] = std::numeric_limits<double>::quiet_NaN();
-  BOOST_TEST(written(o) == R"({"whole":3,"inf":null,"nan":null})");
+  const std::string kept = written(o);
+  BOOST_TEST(kept == R"({"whole":3.0,"negative_zero":-0.0,"big":1e+21,"int":3,"inf":null,"nan":null})");
+  const json::value back = json::parse(kept);
+  BOOST_TEST(back.at("whole").is_double());
+  BOOST_TEST(std::signbit(back.at("negative_zero").as_double()));
+  BOOST_TEST(back.at("int").is_int64());
+  // Through a whole message: encode -> decode gives the same message (the decode fuzzer found
+  // integral doubles in a scratchpad coming back as integers).
+  msg::session_updated u;
+  u.session_id = "s";
+  u.session.id = "s";
+  u.session.memory.scratchpad = o;
+  u.session.memory.scratchpad.erase("inf");
+  u.session.memory.scratchpad.erase("nan");
+  u.session.task.metadata = json::object{{"confidence", 5.0}, {"list", json::array{2.25, -0.0, 7}}};
+  auto decoded = decode(encode(message(u)));
+  BOOST_TEST_REQUIRE(decoded.has_value());
+  BOOST_TEST((decoded.value() == message(u)));
 }
 
 BOOST_AUTO_TEST_CASE(deeply_nested_free_form_values_stay_valid) {

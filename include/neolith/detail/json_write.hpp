@@ -13,8 +13,9 @@
 //   reads back to the same double (`std::to_chars`, as JavaScript's `String(n)` does) instead of
 //   Boost 1.81's "1.25E1";
 // - dates as JavaScript's `toISOString()`;
-// - free-form `boost::json` values (metadata, scratchpads, snapshots) element by element, with
-//   the same number rules, except that a non-finite number there is null (as JSON.stringify).
+// - free-form `boost::json` values (metadata, scratchpads, snapshots) element by element,
+//   kept as they are: a double stays a double ("2.0", "-0.0", read back as doubles), and a
+//   non-finite one is null (as JSON.stringify).
 //
 // Commas and colons are the writer's business: callers only open and close containers, name
 // keys and write values. Nesting is limited to 64 levels (the codec's own types use 6; free-form
@@ -102,6 +103,7 @@ class json_writer {
   void close(char c);
   void put_string(std::string_view s, char after);
   bool put_millis(double d);
+  void free_form_double(double d);
 
   /// Room for `n` more characters at the write position.
   char* room(std::size_t n) {
