@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -12,10 +11,15 @@ namespace neolith::detail {
 
 namespace {
 
+// istream::read (not istreambuf_iterator, through which libstdc++'s file buffer throws on a
+// read error): a failed read is "no sample", never an exception in the sampler's timer.
 std::optional<std::string> read_file(const char* path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  char buf[8192];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) text.append(buf, static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) return std::nullopt;
   return text;
 }
 

@@ -403,6 +403,8 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_2_with_one_line) {
       {url, "health", "--capabilities", bad_json.str()},
       {url, "health", "--capabilities", not_a_task.str()},
       {url, "health", "--token-file", "/nonexistent"},
+      {url, "health", "--token-file", "/tmp"},
+      {url, "health", "--capabilities", "/tmp"},
       {url, "health", "--token-file", empty_token.str()},
       {url, "--jsonl", "health"},
       {url, "--jsonl", "--description", "x"},

@@ -131,6 +131,7 @@ BOOST_AUTO_TEST_CASE(bad_arguments_exit_2) {
   BOOST_TEST(bad_args({"--runner", "process", "--exec", "claude-code=true", "--session-types",
                        "claude-code,claude-flow"}) == 2);
   BOOST_TEST(bad_args({"--token-file", "/nonexistent/token"}) == 2);
+  BOOST_TEST(bad_args({"--token-file", "/tmp"}) == 2);  // a directory: a read error, not a crash
   BOOST_TEST(bad_args({"--max-message-bytes", "10"}) == 2);
   temp_file empty("\n");
   BOOST_TEST(bad_args({"--token-file", empty.path.string()}) == 2);

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 using namespace neolith;
@@ -64,10 +65,18 @@ std::string read_file(const fs::path& p) {
 }
 
 /// The state letter of /proc/<pid>/stat ('R', 'S', 'Z', ...), or 0 when there is no such process.
+// The state letter of /proc/PID/stat, or 0 once the process is gone. Plain read(2): the
+// process can be reaped between the open and the read, which then fails with ESRCH, and
+// libstdc++'s filebuf throws on a read error whatever the stream's exception mask.
 char proc_state(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return 0;
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0) return 0;
+  const std::string stat(buf, static_cast<std::size_t>(n));
   const auto close = stat.rfind(')');
   if (close == std::string::npos || close + 2 >= stat.size()) return 0;
   return stat[close + 2];

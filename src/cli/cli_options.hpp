@@ -12,8 +12,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstddef>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,12 +56,14 @@ inline session_type parse_type(std::string_view opt, std::string_view v) {
   return *t;
 }
 
-/// The bearer token held in `path`: the file's content without its trailing newline. One
-/// non-empty line; never echoed in errors.
+/// The text of file `path` ("-": all of stdin); a usage_error naming `what` when it cannot be
+/// read (missing, a directory, a read error) or is larger than `max_bytes`.
+std::string read_input_file(std::string_view what, const std::string& path, std::size_t max_bytes);
+
+/// The bearer token held in `path` ("-": stdin): the file's content without its trailing
+/// newline. One non-empty line of at most 64 KiB; never echoed in errors.
 inline std::string read_token_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw usage_error{"--token-file: cannot read '" + path + "'"};
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string content = read_input_file("--token-file", path, 64 * 1024);
   std::string token(detail::token_from_file_content(content));
   if (token.empty()) throw usage_error{"--token-file: '" + path + "' holds no token"};
   if (token.find_first_of("\r\n") != std::string::npos)

@@ -81,34 +81,6 @@ result<boost::json::value> parse_json(std::string_view text) {
   return v;
 }
 
-std::string read_input_file(std::string_view what, const std::string& path, std::size_t max_bytes) {
-  std::string out;
-  const auto too_large = [&] {
-    return usage_error{std::string(what) + ": '" + path + "' is larger than " + std::to_string(max_bytes) + " bytes"};
-  };
-  if (path == "-") {
-    char buf[65536];
-    for (;;) {
-      const ssize_t n = ::read(0, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw usage_error{std::string(what) + ": cannot read stdin: " + std::strerror(errno)};
-      if (n == 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-      if (out.size() > max_bytes) throw too_large();
-    }
-    return out;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw usage_error{std::string(what) + ": cannot read '" + path + "'"};
-  char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    out.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (out.size() > max_bytes) throw too_large();
-  }
-  if (in.bad()) throw usage_error{std::string(what) + ": cannot read '" + path + "'"};
-  return out;
-}
-
 std::string random_uuid() {
   static thread_local std::mt19937_64 rng = [] {
     std::random_device rd;

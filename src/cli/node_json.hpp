@@ -29,10 +29,6 @@ boost::json::object event_json(const node_event& e);
 /// `error::invalid_json` and the parser's message.
 result<boost::json::value> parse_json(std::string_view text);
 
-/// The text of file `path` ("-": all of stdin); a usage_error naming `what` when it cannot be
-/// read or is larger than `max_bytes`.
-std::string read_input_file(std::string_view what, const std::string& path, std::size_t max_bytes);
-
 /// A random version 4 UUID ("6f1c...-4...-8...").
 std::string random_uuid();
 
