@@ -5,11 +5,18 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <neolith/detail/adapted_handler.hpp>
 #include <neolith/detail/light_strand.hpp>
 #include <neolith/detail/ring_queue.hpp>
 #include <neolith/detail/small_rng.hpp>
 
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -197,3 +204,43 @@ BOOST_AUTO_TEST_CASE(holds_move_only_values) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(adapted_handler_forwards_associations_and_calls_once) {
+  using namespace neolith::detail;
+  boost::asio::io_context ioc;
+  auto strand = boost::asio::make_strand(ioc);
+  boost::asio::cancellation_signal signal;
+  int calls = 0;
+  int got = 0;
+  auto inner = boost::asio::bind_cancellation_slot(
+      signal.slot(), boost::asio::bind_executor(strand, boost::asio::bind_allocator(
+                                                            boost::asio::recycling_allocator<void>(),
+                                                            [&](int v) {
+                                                              ++calls;
+                                                              got = v;
+                                                            })));
+  auto keep = std::make_shared<int>(7);
+  auto h = adapt_handler(std::move(inner), [keep](auto&& handler, int v) { std::move(handler)(v * 2 + *keep); });
+  // Executor, allocator and cancellation slot are the wrapped handler's.
+  BOOST_TEST((boost::asio::get_associated_executor(h) == strand));
+  BOOST_TEST((std::is_same_v<boost::asio::associated_allocator_t<decltype(h)>, boost::asio::recycling_allocator<void>>));
+  BOOST_TEST((boost::asio::get_associated_cancellation_slot(h) == signal.slot()));
+  std::move(h)(5);
+  BOOST_TEST(calls == 1);
+  BOOST_TEST(got == 17);
+
+  // Through a real operation: a timer wait wrapped so, cancelled through the caller's slot.
+  boost::asio::steady_timer timer(ioc, std::chrono::hours(1));
+  boost::system::error_code result;
+  bool adapted = false;
+  timer.async_wait(adapt_handler(
+      boost::asio::bind_cancellation_slot(signal.slot(), [&](boost::system::error_code ec) { result = ec; }),
+      [&adapted](auto&& handler, boost::system::error_code ec) {
+        adapted = true;
+        std::move(handler)(ec);
+      }));
+  signal.emit(boost::asio::cancellation_type::terminal);
+  ioc.run_for(std::chrono::seconds(2));
+  BOOST_TEST(adapted);
+  BOOST_TEST((result == boost::asio::error::operation_aborted));
+}

@@ -32,8 +32,9 @@
 #ifndef NEOLITH_DETAIL_CORKED_STREAM_HPP
 #define NEOLITH_DETAIL_CORKED_STREAM_HPP
 
+#include <neolith/detail/adapted_handler.hpp>
+
 #include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
@@ -57,13 +58,13 @@
 
 namespace neolith::detail {
 
-/// Wraps the handler of a read on the next layer: clears the stream's "reading" mark, then
-/// calls the caller's handler (whose executor, allocator and cancellation slot it forwards).
-template <class State, class Handler>
-struct corked_read_handler {
+/// The adapter of a read's handler on the next layer (adapted_handler): clears the stream's
+/// "reading" mark, then calls the caller's handler.
+template <class State>
+struct reading_done {
   std::shared_ptr<State> st;
-  Handler handler;
-  void operator()(const boost::system::error_code& ec, std::size_t n) {
+  template <class Handler>
+  void operator()(Handler&& handler, const boost::system::error_code& ec, std::size_t n) {
     st->reading = false;
     std::move(handler)(ec, n);
   }
@@ -254,8 +255,7 @@ class corked_stream {
       state& s = *self->st_;
       s.reading = true;
       maybe_flush(s);  // going back to the socket: what the owner appended goes out first
-      self->next_.async_read_some(
-          buffers, corked_read_handler<state, std::decay_t<Handler>>{self->st_, std::forward<Handler>(handler)});
+      self->next_.async_read_some(buffers, adapt_handler(std::forward<Handler>(handler), reading_done<state>{self->st_}));
     }
   };
 
@@ -380,20 +380,5 @@ void async_teardown(boost::beast::role_type role, corked_stream<NextLayer>& s, T
 }
 
 }  // namespace neolith::detail
-
-namespace boost::asio {
-
-template <template <class, class> class Associator, class State, class Handler, class DefaultCandidate>
-struct associator<Associator, neolith::detail::corked_read_handler<State, Handler>, DefaultCandidate> {
-  using wrapper = neolith::detail::corked_read_handler<State, Handler>;
-  using type = typename Associator<Handler, DefaultCandidate>::type;
-  static type get(const wrapper& w) noexcept { return Associator<Handler, DefaultCandidate>::get(w.handler); }
-  static auto get(const wrapper& w, const DefaultCandidate& c) noexcept
-      -> decltype(Associator<Handler, DefaultCandidate>::get(w.handler, c)) {
-    return Associator<Handler, DefaultCandidate>::get(w.handler, c);
-  }
-};
-
-}  // namespace boost::asio
 
 #endif  // NEOLITH_DETAIL_CORKED_STREAM_HPP

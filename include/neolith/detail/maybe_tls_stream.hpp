@@ -19,7 +19,8 @@
 #ifndef NEOLITH_DETAIL_MAYBE_TLS_STREAM_HPP
 #define NEOLITH_DETAIL_MAYBE_TLS_STREAM_HPP
 
-#include <boost/asio/associator.hpp>
+#include <neolith/detail/adapted_handler.hpp>
+
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -35,14 +36,13 @@
 
 namespace neolith::detail {
 
-/// The handler of a TLS operation: keeps the TLS block alive until it is called, then calls
-/// the caller's handler (whose executor, allocator and cancellation slot it forwards).
-template <class Block, class Handler>
-struct tls_keep_alive_handler {
+/// The adapter of a TLS operation's handler (adapted_handler): keeps the TLS block alive
+/// until the operation completes, then calls the caller's handler.
+template <class Block>
+struct tls_keep_alive {
   std::shared_ptr<Block> block;
-  Handler handler;
-  template <class... Args>
-  void operator()(Args&&... args) {
+  template <class Handler, class... Args>
+  void operator()(Handler&& handler, Args&&... args) {
     std::move(handler)(std::forward<Args>(args)...);
   }
 };
@@ -106,8 +106,8 @@ class maybe_tls_stream {
   };
 
   template <class Handler>
-  tls_keep_alive_handler<tls_block, std::decay_t<Handler>> keep_alive(Handler&& h) const {
-    return {tls_, std::forward<Handler>(h)};
+  auto keep_alive(Handler&& h) const {
+    return adapt_handler(std::forward<Handler>(h), tls_keep_alive<tls_block>{tls_});
   }
 
   struct initiate_read {
@@ -160,20 +160,5 @@ void async_teardown(boost::beast::role_type role, maybe_tls_stream<NextLayer>& s
 }
 
 }  // namespace neolith::detail
-
-namespace boost::asio {
-
-template <template <class, class> class Associator, class Block, class Handler, class DefaultCandidate>
-struct associator<Associator, neolith::detail::tls_keep_alive_handler<Block, Handler>, DefaultCandidate> {
-  using wrapper = neolith::detail::tls_keep_alive_handler<Block, Handler>;
-  using type = typename Associator<Handler, DefaultCandidate>::type;
-  static type get(const wrapper& w) noexcept { return Associator<Handler, DefaultCandidate>::get(w.handler); }
-  static auto get(const wrapper& w, const DefaultCandidate& c) noexcept
-      -> decltype(Associator<Handler, DefaultCandidate>::get(w.handler, c)) {
-    return Associator<Handler, DefaultCandidate>::get(w.handler, c);
-  }
-};
-
-}  // namespace boost::asio
 
 #endif  // NEOLITH_DETAIL_MAYBE_TLS_STREAM_HPP
