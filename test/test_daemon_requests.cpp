@@ -354,7 +354,15 @@ BOOST_AUTO_TEST_CASE(idempotent_replay) {
   spawn(*c, "fill-2");
   auto refused = spawn(*c, "refused");
   BOOST_TEST(str(refused, "code") == "capacity_exceeded");
-  const std::string fill1 = str(c->request(simple_request("get_sessions"), "l")->at("sessions").as_array().back().as_object(), "id");
+  // A live one (the list is in start order, and sessions started within the same millisecond
+  // are in id order, which is random: the terminated first session may come last).
+  std::string fill1;
+  const auto listed = c->request(simple_request("get_sessions"), "l");
+  BOOST_TEST_REQUIRE(listed.has_value());
+  for (const auto& v : listed->at("sessions").as_array()) {
+    if (str(v.as_object(), "status") != "terminated") fill1 = str(v.as_object(), "id");
+  }
+  BOOST_TEST_REQUIRE(!fill1.empty());
   BOOST_TEST(c->request(session_request("terminate_session", fill1), "free")->at("success").as_bool());
   auto refused_again = spawn(*c, "refused");
   BOOST_TEST(str(refused_again, "code") == "capacity_exceeded");
