@@ -141,6 +141,7 @@ asio::awaitable<bool> daemon_connection::tls_handshake() {
   if (!ec) co_return true;
   // A client that does not speak TLS, is not trusted, or stalls (then the watchdog closed the
   // socket, and said so): only this connection ends.
+  core_.counters().tls_handshakes_failed.fetch_add(1, std::memory_order_relaxed);
   if (!hard_closed_) server_->log("connection: TLS handshake failed: " + tls_error_text(ec, t.native_handle()));
   co_return false;
 }

@@ -266,6 +266,7 @@ void daemon_core::fill_stats(daemon_stats& s) const {
   s.connections = counters_.connections.load();
   s.connections_accepted = counters_.connections_accepted.load();
   s.http_refused = counters_.http_refused.load();
+  s.tls_handshakes_failed = counters_.tls_handshakes_failed.load();
   s.spawns_executed = counters_.spawns_executed.load();
   s.replays_served = counters_.replays_served.load();
   s.decode_errors = counters_.decode_errors.load();

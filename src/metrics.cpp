@@ -126,6 +126,8 @@ void append_prometheus(std::string& out, std::string_view node_id, const daemon_
   w.metric("neolith_daemon_connections", "gauge", "Open WebSocket connections.", d(s.connections));
   w.metric("neolith_daemon_connections_accepted_total", "counter", "Upgraded connections.", d(s.connections_accepted));
   w.metric("neolith_daemon_http_refused_total", "counter", "Plain HTTP and unauthorized requests refused.", d(s.http_refused));
+  w.metric("neolith_daemon_tls_handshakes_failed_total", "counter", "TLS handshakes that failed or stalled (wss:// only).",
+           d(s.tls_handshakes_failed));
   w.metric("neolith_daemon_live_sessions", "gauge", "Sessions not ended.", d(s.live_sessions));
   w.metric("neolith_daemon_listed_sessions", "gauge", "Live and retained ended sessions.", d(s.listed_sessions));
   w.header("neolith_daemon_requests_total", "counter", "Requests executed, by type (replays not counted).");

@@ -72,4 +72,6 @@ BOOST_AUTO_TEST_CASE(daemon_exposition_counts_requests_by_type) {
   BOOST_TEST(text.find("neolith_daemon_requests_total{node=\"" + escape_label_value(daemon.server()->node_id()) +
                        "\",type=\"get_sessions\"} 1\n") != std::string::npos);
   BOOST_TEST(text.find("type=\"session_spawned\"") == std::string::npos);  // answers are not requests
+  BOOST_TEST(text.find("neolith_daemon_tls_handshakes_failed_total{node=\"" +
+                       escape_label_value(daemon.server()->node_id()) + "\"} 0\n") != std::string::npos);
 }

@@ -296,6 +296,7 @@ BOOST_AUTO_TEST_CASE(every_request_kind_over_tls) {
   BOOST_TEST(run_until(e.ioc, [&] { return e.node().statistics().heartbeats_sent >= sent + 3; }, 5s));
   BOOST_TEST((e.node().state() == connection_state::connected));
   BOOST_TEST(e.daemon.server()->stats().connections_accepted == 1u);
+  BOOST_TEST(e.daemon.server()->stats().tls_handshakes_failed == 0u);
   BOOST_TEST(e.node().statistics().connection_losses == 0u);
   BOOST_TEST(run(e.ioc, e.node().disconnect()).has_value());
   BOOST_TEST(run_until(e.ioc, [&] { return e.daemon.server()->stats().connections == 0u; }, 5s));
@@ -452,6 +453,7 @@ BOOST_AUTO_TEST_CASE(a_plain_client_on_a_tls_daemon_fails_quickly) {
   BOOST_TEST(err == error::connect_failed, err.what());
   BOOST_TEST((took < 2000ms), "took " << std::chrono::duration_cast<milliseconds>(took).count() << " ms");
   (void)run(e.ioc, n->disconnect());
+  BOOST_TEST(run_until(e.ioc, [&] { return e.daemon.server()->stats().tls_handshakes_failed >= 1u; }, 5s));
   // The daemon goes on serving TLS clients.
   BOOST_TEST_REQUIRE(run(e.ioc, e.node().connect()).has_value());
   BOOST_TEST(run(e.ioc, e.node().get_health()).has_value());
@@ -536,6 +538,9 @@ BOOST_AUTO_TEST_CASE(garbage_and_stalled_handshakes_cost_only_their_connection) 
     }
   }
   BOOST_TEST(daemon_log.count("TLS handshake failed") >= 2u);
+  // All four counted, the two stalled ones too (the watchdog ended their handshake).
+  BOOST_TEST(run_until(e.ioc, [&] { return e.daemon.server()->stats().tls_handshakes_failed == 4u; }, 5s),
+             "counted " << e.daemon.server()->stats().tls_handshakes_failed);
   BOOST_TEST(daemon_log.count("no TLS handshake and WebSocket upgrade within the handshake timeout") >= 2u);
   // The nodes are still connected and working.
   BOOST_TEST((e.node().state() == connection_state::connected));

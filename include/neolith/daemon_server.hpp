@@ -35,6 +35,7 @@ struct daemon_stats {
   std::size_t connections = 0;                ///< open WebSocket connections now
   std::uint64_t connections_accepted = 0;     ///< upgraded connections in total
   std::uint64_t http_refused = 0;             ///< non-upgrade (426) and unauthorized (401) requests
+  std::uint64_t tls_handshakes_failed = 0;    ///< wss:// only: TLS handshakes that failed or stalled
   std::size_t live_sessions = 0;              ///< sessions not ended
   std::size_t listed_sessions = 0;            ///< live + retained ended sessions
   std::size_t active_runs = 0;                ///< runner resources held (e.g. unreaped children)

@@ -35,6 +35,7 @@ struct daemon_counters {
   std::atomic<std::uint64_t> responses_too_large{0};
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> http_refused{0};
+  std::atomic<std::uint64_t> tls_handshakes_failed{0};
   std::atomic<std::size_t> connections{0};
 };
 
