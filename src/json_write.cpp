@@ -229,13 +229,13 @@ void json_writer::date(timestamp t) {
   put(buf, n + 2);
 }
 
+void json_writer::put_value_text(std::string_view text) {
+  separate();
+  put(text.data(), text.size());
+}
+
 void json_writer::json(const boost::json::object& o) {
-  if (depth_ >= max_writer_depth) {
-    separate();
-    const std::string text = boost::json::serialize(o);
-    put(text.data(), text.size());
-    return;
-  }
+  if (depth_ >= max_writer_depth) return put_value_text(boost::json::serialize(o));
   begin_object();
   for (const auto& kv : o) {
     escaped_key(kv.key());
@@ -260,12 +260,7 @@ void json_writer::json(const boost::json::value& v) {
     case boost::json::kind::array: break;
   }
   const auto& a = v.get_array();
-  if (depth_ >= max_writer_depth) {
-    separate();
-    const std::string text = boost::json::serialize(a);
-    put(text.data(), text.size());
-    return;
-  }
+  if (depth_ >= max_writer_depth) return put_value_text(boost::json::serialize(a));
   begin_array();
   for (const auto& x : a) json(x);
   end_array();

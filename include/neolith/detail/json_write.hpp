@@ -104,6 +104,7 @@ class json_writer {
   void put_string(std::string_view s, char after);
   bool put_millis(double d);
   void free_form_double(double d);
+  void put_value_text(std::string_view text);  // a value already written as JSON text
 
   /// Room for `n` more characters at the write position.
   char* room(std::size_t n) {
