@@ -54,13 +54,15 @@ std::size_t plain_prefix(std::string_view s) noexcept {
 }  // namespace
 
 void json_writer::grow(std::size_t n) {
-  // Size the string to its new capacity and write into it; the destructor trims it.
-  std::size_t size = std::max<std::size_t>(out_.size() * 2, 256);
+  // Size the string to its new capacity (first what the caller reserved: no copy) and write
+  // into it; the destructor trims it.
+  std::size_t size = std::max<std::size_t>({out_.capacity(), out_.size() * 2, 256});
   while (size - pos_ < n) size *= 2;
   out_.resize(size);
 }
 
 void json_writer::put(const char* p, std::size_t n) {
+  if (n == 0) return;
   std::memcpy(room(n), p, n);
   pos_ += n;
 }
@@ -86,13 +88,7 @@ void json_writer::escaped_key(std::string_view k) {
 
 void json_writer::key(json_key k) {
   separate();
-  const std::string_view s = k.view();
-  char* p = room(s.size() + 3);
-  p[0] = '"';
-  std::memcpy(p + 1, s.data(), s.size());
-  p[s.size() + 1] = '"';
-  p[s.size() + 2] = ':';
-  pos_ += s.size() + 3;
+  put_quoted(k.view(), ':');  // checked at compile time: nothing to escape
   after_key_ = true;
 }
 
@@ -101,19 +97,21 @@ void json_writer::string(std::string_view s) {
   put_string(s, '\0');
 }
 
-// The string in quotes, then `after` unless it is NUL.
+// `s`, which needs no escaping, in quotes, then `after` unless it is NUL.
+void json_writer::put_quoted(std::string_view s, char after) {
+  const std::size_t tail = after != '\0' ? 1 : 0;
+  char* p = room(s.size() + 2 + tail);
+  p[0] = '"';
+  if (!s.empty()) std::memcpy(p + 1, s.data(), s.size());
+  p[s.size() + 1] = '"';
+  if (tail != 0) p[s.size() + 2] = after;
+  pos_ += s.size() + 2 + tail;
+}
+
+// The string in quotes, escaped, then `after` unless it is NUL.
 void json_writer::put_string(std::string_view s, char after) {
   std::size_t i = plain_prefix(s);
-  const std::size_t tail = after != '\0' ? 1 : 0;
-  if (i == s.size()) {  // nothing to escape: the common case
-    char* p = room(s.size() + 2 + tail);
-    p[0] = '"';
-    std::memcpy(p + 1, s.data(), s.size());
-    p[s.size() + 1] = '"';
-    if (tail != 0) p[s.size() + 2] = after;
-    pos_ += s.size() + 2 + tail;
-    return;
-  }
+  if (i == s.size()) return put_quoted(s, after);  // nothing to escape: the common case
   put('"');
   std::size_t run = 0;  // the start of the bytes not copied yet
   for (; i < s.size(); ++i) {
@@ -133,7 +131,7 @@ void json_writer::put_string(std::string_view s, char after) {
   }
   put(s.data() + run, s.size() - run);
   put('"');
-  if (tail != 0) put(after);
+  if (after != '\0') put(after);
 }
 
 void json_writer::boolean(bool b) {
@@ -165,15 +163,10 @@ void json_writer::unsigned_integer(std::uint64_t u) {
 }
 
 void json_writer::number(double d) {
-  // Small integral values (counts, whole percentages, seconds) without the general test.
-  if (d > -1e15 && d < 1e15) {
-    const auto i = static_cast<std::int64_t>(d);
-    if (static_cast<double>(i) == d) return integer(i);
-  }
-  if (d > -1e12 && d < 1e12 && put_millis(d)) return;
   // The integral/non-finite rules are number_to_json's.
   const boost::json::value v = number_to_json(d);
   if (const std::int64_t* i = v.if_int64()) return integer(*i);
+  if (d > -1e12 && d < 1e12 && put_millis(d)) return;
   separate();
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof buf, v.get_double());  // shortest round trip

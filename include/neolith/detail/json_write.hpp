@@ -82,7 +82,6 @@ class json_writer {
 
   // A member in one call.
   void member(json_key k, std::string_view s) { key(k), string(s); }
-  void member(json_key k, const std::string& s) { key(k), string(s); }
   void member(json_key k, const char* s) { key(k), string(s); }
   void member(json_key k, bool b) { key(k), boolean(b); }
   void member(json_key k, std::int64_t i) { key(k), integer(i); }
@@ -102,6 +101,7 @@ class json_writer {
   void open(char c);
   void close(char c);
   void put_string(std::string_view s, char after);
+  void put_quoted(std::string_view s, char after);
   bool put_millis(double d);
   void free_form_double(double d);
   void put_value_text(std::string_view text);  // a value already written as JSON text
