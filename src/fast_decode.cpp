@@ -4,12 +4,12 @@
 // to the nested object); the handler keeps a stack of frames (the object being filled, its
 // table, the keys seen). Anything the tables do not describe declines.
 #include <neolith/detail/fast_decode.hpp>
+#include <neolith/detail/json_read.hpp>
 #include <neolith/json.hpp>
 
 #include <boost/json/basic_parser_impl.hpp>
 
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -430,8 +430,7 @@ class fast_handler {
     // Read as the general decoder reads it (std::from_chars, exactly); a number out of range
     // is an error there: declined here.
     sax_value v{sax_value::kind::number, {}};
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), v.d, std::chars_format::general);
-    if (r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(v.d)) return decline(ec);
+    if (!read_double_exact(std::string_view(s.data(), s.size()), v.d) || !std::isfinite(v.d)) return decline(ec);
     return value(v) || decline(ec);
   }
 

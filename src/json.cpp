@@ -6,6 +6,7 @@
 #include <boost/json/value_from.hpp>
 #include <boost/json/value_to.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -116,6 +117,14 @@ result<void> read(const json_value& v, bool& out) {
   if (b == nullptr) return type_error("a boolean", v);
   out = *b;
   return outcome::success();
+}
+
+bool read_double_exact(std::string_view text, double& out) noexcept {
+  double exact = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), exact, std::chars_format::general);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return false;
+  out = exact;
+  return true;
 }
 
 result<void> read(const json_value& v, double& out) {

@@ -10,7 +10,6 @@
 #include <boost/json/value_stack.hpp>
 
 #include <array>
-#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -348,17 +347,13 @@ struct precise_handler {
     return true;
   }
   bool on_double(double d, boost::json::string_view s, boost::system::error_code&) {
-    const char* first = s.data();
-    const char* last = s.data() + s.size();
+    std::string_view text(s.data(), s.size());
     if (!number.empty()) {
       number.append(s.data(), s.size());
-      first = number.data();
-      last = number.data() + number.size();
+      text = number;
     }
-    double exact = 0;
-    const auto r = std::from_chars(first, last, exact, std::chars_format::general);
     // Out of range (1e999, 1e-999): keep Boost's infinity or zero, as JSON.parse does.
-    if (r.ec == std::errc() && r.ptr == last) d = exact;
+    detail::read_double_exact(text, d);
     number.clear();
     st.push_double(d);
     return true;

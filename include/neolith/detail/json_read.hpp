@@ -86,6 +86,11 @@ result<void> read(const json_value& v, serialized_session& out);
 /// Date range of +-8.64e15 ms) or as an ISO-8601 string.
 result<void> read_date_or_millis(const json_value& v, timestamp& out);
 
+/// The double that the JSON number `text` denotes, correctly rounded (std::from_chars; Boost
+/// 1.81's own reading can be one unit in the last place off). False, `out` unchanged, when
+/// `text` is not entirely a number or is out of range (1e999, 1e-999).
+bool read_double_exact(std::string_view text, double& out) noexcept;
+
 template <class T>
 result<void> read(const json_value& v, std::vector<T>& out) {
   const boost::json::array* a = v.if_array();
