@@ -18,6 +18,8 @@
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <utility>
+#include <variant>
 
 namespace neolith::detail {
 namespace {
@@ -47,17 +49,15 @@ struct field_desc {
 };
 
 struct type_desc {
-  std::span<const field_desc> fields;
-  std::uint32_t required_mask = 0;
-};
-
-constexpr std::uint32_t required_mask_of(std::span<const field_desc> fields) {
-  std::uint32_t m = 0;
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    if (fields[i].required) m |= std::uint32_t{1} << i;
+  constexpr type_desc() = default;
+  explicit constexpr type_desc(std::span<const field_desc> f) : fields(f) {
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      if (fields[i].required) required_mask |= std::uint32_t{1} << i;
+    }
   }
-  return m;
-}
+  std::span<const field_desc> fields;
+  std::uint32_t required_mask = 0;  // bit i: fields[i] is required
+};
 
 template <class M>
 struct member_traits;
@@ -184,7 +184,7 @@ constexpr std::array node_health_fields{
     scalar("lastHeartbeat", true, set_date<&node_health::last_heartbeat>),
     scalar("uptime", true, set_double<&node_health::uptime>),
 };
-constexpr type_desc node_health_desc{node_health_fields, required_mask_of(node_health_fields)};
+constexpr type_desc node_health_desc{node_health_fields};
 
 // metadata (free-form) is not listed: a task that has it declines.
 constexpr std::array task_fields{
@@ -197,7 +197,7 @@ constexpr std::array task_fields{
     scalar("createdAt", true, set_date<&task::created_at>),
     scalar("updatedAt", true, set_date<&task::updated_at>),
 };
-constexpr type_desc task_desc{task_fields, required_mask_of(task_fields)};
+constexpr type_desc task_desc{task_fields};
 
 constexpr std::array memory_entry_fields{
     scalar("id", true, set_string<&memory_entry::id>),
@@ -205,14 +205,14 @@ constexpr std::array memory_entry_fields{
     scalar("timestamp", true, set_date<&memory_entry::time>),
     scalar("type", true, set_enum<&memory_entry::type, parse_memory_entry_type>),
 };
-constexpr type_desc memory_entry_desc{memory_entry_fields, required_mask_of(memory_entry_fields)};
+constexpr type_desc memory_entry_desc{memory_entry_fields};
 
 constexpr std::array memory_context_fields{
     object("scratchpad", true, enter<&memory_context::scratchpad>, &empty_object),
     array_of("episodic", true, append<&memory_context::episodic>, &memory_entry_desc),
     array_of("semantic", true, append<&memory_context::semantic>, &memory_entry_desc),
 };
-constexpr type_desc memory_context_desc{memory_context_fields, required_mask_of(memory_context_fields)};
+constexpr type_desc memory_context_desc{memory_context_fields};
 
 constexpr std::array session_metrics_fields{
     scalar("tokensUsed", true, set_double<&session_metrics::tokens_used>),
@@ -221,7 +221,7 @@ constexpr std::array session_metrics_fields{
     scalar("errorsEncountered", true, set_double<&session_metrics::errors_encountered>),
     scalar("averageResponseTime", true, set_double<&session_metrics::average_response_time>),
 };
-constexpr type_desc session_metrics_desc{session_metrics_fields, required_mask_of(session_metrics_fields)};
+constexpr type_desc session_metrics_desc{session_metrics_fields};
 
 constexpr std::array session_fields{
     scalar("id", true, set_string<&session::id>),
@@ -234,7 +234,7 @@ constexpr std::array session_fields{
     object("memoryContext", true, enter<&session::memory>, &memory_context_desc),
     object("metrics", true, enter<&session::metrics>, &session_metrics_desc),
 };
-constexpr type_desc session_desc{session_fields, required_mask_of(session_fields)};
+constexpr type_desc session_desc{session_fields};
 
 // ----- The messages ------------------------------------------------------------------------
 // Field 0 is `type` (seen first, by the envelope), field 1 `requestId`.
@@ -275,54 +275,51 @@ constexpr auto error_fields = message_fields<msg::error>(scalar("error", true, s
                                                          scalar("requestType", false, set_string<&msg::error::request_type>),
                                                          scalar("code", true, set_string<&msg::error::code>));
 
-template <class Msg, std::size_t N>
-constexpr type_desc message_desc(const std::array<field_desc, N>& fields) {
-  return type_desc{fields, required_mask_of(fields)};
-}
-
 // Per message type (in `message`'s order), its table, or none (declined).
-struct handled {
-  const type_desc* desc;
-  void* (*emplace)(message& m);
-};
+constexpr type_desc get_health_desc{get_health_fields};
+constexpr type_desc get_sessions_desc{get_sessions_fields};
+constexpr type_desc get_node_info_desc{get_node_info_fields};
+constexpr type_desc get_session_desc{get_session_fields};
+constexpr type_desc terminate_session_desc{terminate_session_fields};
+constexpr type_desc health_response_desc{health_response_fields};
+constexpr type_desc session_state_desc{session_state_fields};
+constexpr type_desc session_spawned_desc{session_spawned_fields};
+constexpr type_desc session_updated_desc{session_updated_fields};
+constexpr type_desc session_terminated_desc{session_terminated_fields};
+constexpr type_desc session_restored_desc{session_restored_fields};
+constexpr type_desc heartbeat_ack_desc{heartbeat_ack_fields};
+constexpr type_desc error_desc{error_fields};
 
-template <class Msg>
+constexpr auto message_tables = [] {
+  std::array<const type_desc*, std::variant_size_v<message>> t{};
+  const auto at = [&t](message_type m) -> const type_desc*& { return t[static_cast<std::size_t>(m)]; };
+  at(message_type::get_health) = &get_health_desc;
+  at(message_type::get_sessions) = &get_sessions_desc;
+  at(message_type::get_node_info) = &get_node_info_desc;
+  at(message_type::get_session) = &get_session_desc;
+  at(message_type::terminate_session) = &terminate_session_desc;
+  at(message_type::health_response) = &health_response_desc;
+  at(message_type::session_state) = &session_state_desc;
+  at(message_type::session_spawned) = &session_spawned_desc;
+  at(message_type::session_updated) = &session_updated_desc;
+  at(message_type::session_terminated) = &session_terminated_desc;
+  at(message_type::session_restored) = &session_restored_desc;
+  at(message_type::heartbeat_ack) = &heartbeat_ack_desc;
+  at(message_type::error) = &error_desc;
+  return t;
+}();
+
+// Makes `m` the message of type I (by index) and returns it.
+template <std::size_t I>
 void* emplace_message(message& m) {
-  return &m.emplace<Msg>();
+  return &m.emplace<I>();
 }
 
-constexpr type_desc get_health_desc = message_desc<msg::get_health>(get_health_fields);
-constexpr type_desc get_sessions_desc = message_desc<msg::get_sessions>(get_sessions_fields);
-constexpr type_desc get_node_info_desc = message_desc<msg::get_node_info>(get_node_info_fields);
-constexpr type_desc get_session_desc = message_desc<msg::get_session>(get_session_fields);
-constexpr type_desc terminate_session_desc = message_desc<msg::terminate_session>(terminate_session_fields);
-constexpr type_desc health_response_desc = message_desc<msg::health_response>(health_response_fields);
-constexpr type_desc session_state_desc = message_desc<msg::session_state>(session_state_fields);
-constexpr type_desc session_spawned_desc = message_desc<msg::session_spawned>(session_spawned_fields);
-constexpr type_desc session_updated_desc = message_desc<msg::session_updated>(session_updated_fields);
-constexpr type_desc session_terminated_desc = message_desc<msg::session_terminated>(session_terminated_fields);
-constexpr type_desc session_restored_desc = message_desc<msg::session_restored>(session_restored_fields);
-constexpr type_desc heartbeat_ack_desc = message_desc<msg::heartbeat_ack>(heartbeat_ack_fields);
-constexpr type_desc error_desc = message_desc<msg::error>(error_fields);
-
-handled handled_of(message_type t) noexcept {
-  switch (t) {
-    case message_type::get_health: return {&get_health_desc, emplace_message<msg::get_health>};
-    case message_type::get_sessions: return {&get_sessions_desc, emplace_message<msg::get_sessions>};
-    case message_type::get_node_info: return {&get_node_info_desc, emplace_message<msg::get_node_info>};
-    case message_type::get_session: return {&get_session_desc, emplace_message<msg::get_session>};
-    case message_type::terminate_session: return {&terminate_session_desc, emplace_message<msg::terminate_session>};
-    case message_type::health_response: return {&health_response_desc, emplace_message<msg::health_response>};
-    case message_type::session_state: return {&session_state_desc, emplace_message<msg::session_state>};
-    case message_type::session_spawned: return {&session_spawned_desc, emplace_message<msg::session_spawned>};
-    case message_type::session_updated: return {&session_updated_desc, emplace_message<msg::session_updated>};
-    case message_type::session_terminated: return {&session_terminated_desc, emplace_message<msg::session_terminated>};
-    case message_type::session_restored: return {&session_restored_desc, emplace_message<msg::session_restored>};
-    case message_type::heartbeat_ack: return {&heartbeat_ack_desc, emplace_message<msg::heartbeat_ack>};
-    case message_type::error: return {&error_desc, emplace_message<msg::error>};
-    default: return {nullptr, nullptr};
-  }
+template <std::size_t... I>
+constexpr auto make_emplacers(std::index_sequence<I...>) {
+  return std::array<void* (*)(message&), sizeof...(I)>{&emplace_message<I>...};
 }
+constexpr auto message_emplacers = make_emplacers(std::make_index_sequence<std::variant_size_v<message>>());
 
 // ----- The handler -------------------------------------------------------------------------
 
@@ -492,10 +489,10 @@ class fast_handler {
     if (f.field != 0) return false;
     const auto t = parse_message_type(name);
     if (!t) return false;
-    const handled h = handled_of(*t);
-    if (h.desc == nullptr) return false;
-    f.desc = h.desc;
-    f.target = h.emplace(out_);
+    const auto i = static_cast<std::size_t>(*t);
+    if (message_tables[i] == nullptr) return false;
+    f.desc = message_tables[i];
+    f.target = message_emplacers[i](out_);
     f.seen = 1;  // `type`
     f.field = -1;
     return true;
