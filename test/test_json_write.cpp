@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <neolith/detail/json_write.hpp>
+#include <neolith/detail/small_rng.hpp>
 #include <neolith/json.hpp>
 #include <neolith/protocol.hpp>
 
@@ -112,13 +113,7 @@ BOOST_AUTO_TEST_CASE(numbers_are_written_as_javascript_writes_them) {
     char buf[32];
     return std::string(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
   };
-  std::uint64_t state = 88172645463325252ULL;  // xorshift: a fixed sequence, not luck
-  const auto next = [&state] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  neolith::detail::small_rng next(42);  // a fixed sequence, not luck
   for (int i = 0; i < 200000; ++i) {
     const std::uint64_t r = next();
     double d = 0;
