@@ -177,6 +177,24 @@ BOOST_AUTO_TEST_CASE(token_file_protects_the_daemon) {
   BOOST_TEST(p.err().find("cli-token-42") == std::string::npos);  // never logged
 }
 
+BOOST_AUTO_TEST_CASE(token_from_stdin) {
+  child_process p(neolith_exe(), {"daemon", "--listen", "127.0.0.1:0", "--token-file", "-"}, child_process::pipe_stdin);
+  BOOST_TEST_REQUIRE(p.write_stdin("piped-token\n"));
+  p.close_stdin();
+  const auto port = start_daemon(p);
+  ws_client refused;
+  BOOST_TEST(refused.connect(port));
+  BOOST_TEST(refused.http_status() == 401);
+  ws_client c;
+  ws_connect_options o;
+  o.port = port;
+  o.authorization = "Bearer piped-token";
+  BOOST_TEST_REQUIRE(!c.connect(o));
+  BOOST_TEST(c.request(simple_request("get_health"), "h").has_value());
+  p.signal(SIGTERM);
+  BOOST_TEST(p.wait_exit(milliseconds(5000)).value_or(-1) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(process_runner_from_the_command_line) {
   child_process p(neolith_exe(), {"daemon", "--listen", "127.0.0.1:0", "--runner", "process", "--exec",
                                   "claude-code=test \"$NEOLITH_TASK_DESCRIPTION\" = succeed", "--exec",
