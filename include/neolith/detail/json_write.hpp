@@ -18,8 +18,9 @@
 //   non-finite one is null (as JSON.stringify).
 //
 // Commas and colons are the writer's business: callers only open and close containers, name
-// keys and write values. Nesting is limited to 64 levels (the codec's own types use 6; free-form
-// values deeper than that were refused by the decoder long before).
+// keys and write values. The writer keeps one bit per nesting level, 64 in all (the codec's
+// own types use 6): a free-form value nested deeper goes through Boost.JSON's serializer in
+// one piece.
 #ifndef NEOLITH_DETAIL_JSON_WRITE_HPP
 #define NEOLITH_DETAIL_JSON_WRITE_HPP
 
@@ -29,7 +30,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
