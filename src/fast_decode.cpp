@@ -383,12 +383,7 @@ class fast_handler {
   }
 
   bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
-    std::string_view key(s.data(), s.size());
-    if (!part_.empty()) {
-      part_.append(s.data(), s.size());
-      key = part_;
-    }
-    const bool ok = take_key(key);
+    const bool ok = take_key(whole(s));
     part_.clear();
     return ok || decline(ec);
   }
@@ -399,11 +394,7 @@ class fast_handler {
   }
 
   bool on_string(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
-    sax_value v{sax_value::kind::string, std::string_view(s.data(), s.size())};
-    if (!part_.empty()) {
-      part_.append(s.data(), s.size());
-      v.s = part_;
-    }
+    const sax_value v{sax_value::kind::string, whole(s)};
     const bool ok = depth_ == 1 && top().desc == nullptr ? take_type(v.s) : value(v);
     part_.clear();
     return ok || decline(ec);
@@ -452,6 +443,13 @@ class fast_handler {
 
  private:
   frame& top() noexcept { return frames_[depth_ - 1]; }
+
+  // A key or string: its last piece `s`, after the parts an escape split off (part_).
+  std::string_view whole(boost::json::string_view s) {
+    if (part_.empty()) return {s.data(), s.size()};
+    part_.append(s.data(), s.size());
+    return part_;
+  }
 
   static const field_desc* current(const frame& f) noexcept {
     if (f.desc == nullptr || f.field < 0) return nullptr;
