@@ -1,6 +1,6 @@
 // Small helpers of the benchmarks: percentiles, CPU affinity, resident memory, a heap
-// counter fed by the benchmark's operator new hook, and a JSON writer that prints numbers the
-// way people read them (Boost.JSON 1.81 writes 12.5 as 1.25E1).
+// counter fed by the benchmark's allocation hook (every C allocation function), and a JSON
+// writer that prints numbers the way people read them (Boost.JSON 1.81 writes 12.5 as 1.25E1).
 #ifndef NEOLITH_BENCH_UTIL_HPP
 #define NEOLITH_BENCH_UTIL_HPP
 
@@ -31,7 +31,8 @@ inline std::int64_t ns_between(sclock::time_point a, sclock::time_point b) {
 
 // ----- Heap counters (the hook lives in the benchmark's .cpp) ---------------------------
 
-/// Every operator new of the process counts here (relaxed atomics: a few ns per allocation).
+/// Every heap allocation of the process (malloc, aligned_alloc, operator new...) counts here
+/// (relaxed atomics: a few ns per allocation).
 struct heap_counters {
   std::atomic<std::uint64_t> allocations{0};
   std::atomic<std::int64_t> live_bytes{0};

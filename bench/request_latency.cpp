@@ -19,6 +19,7 @@
 #include <neolith/types.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -28,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -65,65 +67,89 @@ void trace_alloc(std::size_t n) {
   g_trace.on.store(true, std::memory_order_relaxed);
 }
 
-void* counted_alloc(std::size_t n) {
+void count_alloc(void* p, std::size_t n) noexcept {
+  if (!p) return;
   trace_alloc(n);
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (!p) throw std::bad_alloc();
   auto& h = bench::heap();
   h.allocations.fetch_add(1, std::memory_order_relaxed);
   h.live_bytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
   h.live_blocks.fetch_add(1, std::memory_order_relaxed);
-  return p;
 }
 
-void* counted_aligned_alloc(std::size_t n, std::size_t align) {
-  trace_alloc(n);
-  if (align < sizeof(void*)) align = sizeof(void*);
-  void* p = nullptr;
-  if (posix_memalign(&p, align, n == 0 ? 1 : n) != 0) throw std::bad_alloc();
-  auto& h = bench::heap();
-  h.allocations.fetch_add(1, std::memory_order_relaxed);
-  h.live_bytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
-  h.live_blocks.fetch_add(1, std::memory_order_relaxed);
-  return p;
-}
-
-void counted_free(void* p) noexcept {
+void count_free(void* p) noexcept {
   if (!p) return;
   auto& h = bench::heap();
   h.live_bytes.fetch_sub(static_cast<std::int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
   h.live_blocks.fetch_sub(1, std::memory_order_relaxed);
-  std::free(p);
 }
 
 }  // namespace
 
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(n);
-  } catch (...) {
+// The hook sits under every allocator of the process: the C allocation functions are
+// replaced (as the glibc manual allows: "Replacing malloc") by counting wrappers over glibc's
+// own `__libc_*` entry points. operator new, Asio's recycling allocator (which calls
+// aligned_alloc directly, bypassing operator new), Boost.JSON, OpenSSL: all are counted.
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void* __libc_valloc(std::size_t);
+void* __libc_pvalloc(std::size_t);
+void __libc_free(void*);
+
+void* malloc(std::size_t n) {
+  void* p = __libc_malloc(n);
+  count_alloc(p, n);
+  return p;
+}
+void* calloc(std::size_t k, std::size_t n) {
+  void* p = __libc_calloc(k, n);
+  count_alloc(p, k * n);
+  return p;
+}
+void* realloc(void* old, std::size_t n) {
+  if (!old) return malloc(n);
+  if (n == 0) {
+    free(old);
     return nullptr;
   }
+  const auto old_size = static_cast<std::int64_t>(malloc_usable_size(old));
+  void* p = __libc_realloc(old, n);
+  if (!p) return nullptr;  // the old block stays allocated and counted
+  auto& h = bench::heap();
+  h.allocations.fetch_add(1, std::memory_order_relaxed);
+  h.live_bytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)) - old_size, std::memory_order_relaxed);
+  return p;
 }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(n);
-  } catch (...) {
-    return nullptr;
-  }
+void* memalign(std::size_t align, std::size_t n) {
+  void* p = __libc_memalign(align, n);
+  count_alloc(p, n);
+  return p;
 }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, static_cast<std::size_t>(a)); }
-void operator delete(void* p) noexcept { counted_free(p); }
-void operator delete[](void* p) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { counted_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
+void* aligned_alloc(std::size_t align, std::size_t n) { return memalign(align, n); }
+int posix_memalign(void** out, std::size_t align, std::size_t n) {
+  if (align < sizeof(void*) || (align & (align - 1)) != 0) return EINVAL;
+  void* p = memalign(align, n);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+void* valloc(std::size_t n) {
+  void* p = __libc_valloc(n);
+  count_alloc(p, n);
+  return p;
+}
+void* pvalloc(std::size_t n) {
+  void* p = __libc_pvalloc(n);
+  count_alloc(p, n);
+  return p;
+}
+void free(void* p) {
+  count_free(p);
+  __libc_free(p);
+}
+}  // extern "C"
 
 namespace {
 
@@ -133,12 +159,16 @@ namespace msg = neolith::msg;
 
 // ----- Settings --------------------------------------------------------------------------------
 
+enum class request_kind { get_health, get_session };
+const char* name_of(request_kind k) { return k == request_kind::get_health ? "get_health" : "get_session"; }
+
 struct settings {
   bool quick = false;
   std::string json_path = "request_latency.json";
   std::set<std::string> only;  // empty: every section
   bool floors = true;           // --no-floors: neolith only (for profiling)
   bool cross_core = true;       // --same-core-only: skip the cross_core placement
+  std::vector<request_kind> kinds{request_kind::get_health, request_kind::get_session};  // --requests
 
   std::size_t warmup = 2'000;
   std::size_t samples = 20'000;
@@ -166,8 +196,8 @@ const char* usage_text =
     "  --help           this text\n"
     "\n"
     "Development aids (the figures they give are not the benchmark's): --no-floors,\n"
-    "--same-core-only, --samples N, --trace-allocations (call stacks of one request's heap\n"
-    "allocations).\n"
+    "--same-core-only, --samples N, --requests get_health|get_session (one kind only),\n"
+    "--trace-allocations (call stacks of one request's heap allocations).\n"
     "\n"
     "Placements: same_core (client and server threads all on CPU 0: the software cost) and\n"
     "cross_core (client on CPU 0, server on CPU 1). Scaling and memory run same_core.\n"
@@ -176,20 +206,34 @@ const char* usage_text =
 // ----- Running coroutines on the client's io_context ---------------------------------------
 
 void run_phase(asio::io_context& ioc, asio::awaitable<void> a, std::chrono::seconds limit, const std::string& what) {
-  bool done = false;
-  std::exception_ptr error;
-  auto on_done = [&done, &error](std::exception_ptr e) {
-    done = true;
-    error = e;
+  // The phase runs inside one io_context::run(), as an application runs its io_context: Asio
+  // keeps its per-thread recycled memory (handlers, coroutine frames) for the duration of a
+  // run() call, and a loop of run_one_for() would start each handler with an empty cache.
+  struct phase_state {
+    bool done = false;
+    bool timed_out = false;
+    std::exception_ptr error;
   };
-  asio::co_spawn(ioc, std::move(a), on_done);
-  const auto deadline = sclock::now() + limit;
-  while (!done) {
-    ioc.run_one_for(100ms);
-    if (!done && sclock::now() > deadline) throw std::runtime_error(what + ": did not finish within " +
-                                                                  std::to_string(limit.count()) + " s");
-  }
-  if (error) std::rethrow_exception(error);
+  auto st = std::make_shared<phase_state>();
+  asio::steady_timer limit_timer(ioc, limit);
+  limit_timer.async_wait([st, &ioc](const boost::system::error_code& ec) {
+    if (ec || st->done) return;
+    st->timed_out = true;
+    ioc.stop();
+  });
+  asio::co_spawn(ioc, std::move(a), [st, &ioc](std::exception_ptr e) {
+    st->done = true;
+    st->error = e;
+    ioc.stop();
+  });
+  ioc.restart();
+  ioc.run();
+  limit_timer.cancel();
+  ioc.restart();
+  ioc.poll();  // the cancelled limit's handler, and whatever became ready meanwhile
+  if (st->timed_out && !st->done)
+    throw std::runtime_error(what + ": did not finish within " + std::to_string(limit.count()) + " s");
+  if (st->error) std::rethrow_exception(st->error);
 }
 
 /// Runs the io_context for `d` (lets background work settle).
@@ -214,8 +258,6 @@ struct failure : std::runtime_error {
 
 // ----- What we measure ---------------------------------------------------------------------
 
-enum class request_kind { get_health, get_session };
-const char* name_of(request_kind k) { return k == request_kind::get_health ? "get_health" : "get_session"; }
 
 struct latency_row {
   std::string placement, target, request, scenario;
@@ -572,7 +614,7 @@ class benchmark {
   // --- One-in-flight round trips ---
   void latency(const placement& p) {
     print_latency_header("round trips (" + p.name + ")");
-    for (auto kind : {request_kind::get_health, request_kind::get_session}) {
+    for (auto kind : set_.kinds) {
       measure_ours_rtt(p.name, "neolith", kind, node_, probe_.session_id, "baseline");
       if (!set_.floors) continue;
       measure_floor_rtt(p.name, "echo_floor", kind, echo_ws_);
@@ -618,7 +660,7 @@ class benchmark {
   // --- Throughput ---
   void throughput(const placement& p) {
     print_throughput_header("throughput (" + p.name + ")");
-    for (auto kind : {request_kind::get_health, request_kind::get_session}) {
+    for (auto kind : set_.kinds) {
       for (auto k : set_.in_flight) {
         measure_ours_throughput(p.name, "neolith", kind, k, node_, probe_.session_id, "baseline");
         if (!set_.floors) continue;
@@ -1129,6 +1171,17 @@ int main(int argc, char** argv) {
       set.floors = false;  // development aid: profile neolith alone
     } else if (a == "--samples" && i + 1 < argc) {
       samples_override = std::stoul(argv[++i]);  // development aid
+    } else if ((a == "--requests" && i + 1 < argc) || a.rfind("--requests=", 0) == 0) {
+      const std::string kind = a == "--requests" ? argv[++i] : a.substr(11);  // development aid
+      if (kind == "get_health") {
+        set.kinds = {request_kind::get_health};
+      } else if (kind == "get_session") {
+        set.kinds = {request_kind::get_session};
+      } else {
+        std::fprintf(stderr, "request_latency: --requests takes get_health or get_session, not '%s'\n%s", kind.c_str(),
+                     usage_text);
+        return 2;
+      }
     } else if (a == "--trace-allocations") {
       g_trace_request = true;  // development aid: the stacks of one request's allocations
       void* warm[2];
