@@ -52,9 +52,19 @@ endif()
 
 # Definitions that every user of the library must share: Asio and Beast are compiled once, in
 # the library (src/boost_impl.cpp), not in each translation unit that includes them.
+#
+# Asio's recycling allocator keeps, per thread and per purpose (handlers, coroutine frames,
+# posted functions...), BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE freed blocks for reuse; 2 by
+# default. A request's path holds more than two blocks of one purpose at once (the caller's
+# coroutine, the operation's own frame, the reader's frames; the socket operations and their
+# completions through the strand), so with 2 most of them went back to malloc on every request
+# (docs/performance.md). The size of thread_info_base depends on it: every translation unit
+# that includes Asio must agree, hence a public definition.
+set(NEOLITH_ASIO_CACHE_SIZE 8 CACHE STRING "BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE of neolith and its users")
 set(NEOLITH_PUBLIC_DEFINITIONS
   BOOST_ASIO_SEPARATE_COMPILATION
-  BOOST_BEAST_SEPARATE_COMPILATION)
+  BOOST_BEAST_SEPARATE_COMPILATION
+  BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=${NEOLITH_ASIO_CACHE_SIZE})
 
 # Install directories (CMAKE_INSTALL_INCLUDEDIR, ...), needed before src/ uses them in
 # $<INSTALL_INTERFACE:...>.
