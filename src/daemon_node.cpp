@@ -60,17 +60,6 @@ asio::awaitable<result<void>> daemon_node::disconnect() {
 
 // ----- Operations ----------------------------------------------------------------------
 
-namespace {
-
-template <class Answer>
-result<Answer> take(result<message>&& r) {
-  if (!r) return std::move(r).error();
-  if (auto* a = std::get_if<Answer>(&r.value())) return std::move(*a);
-  return error_info(error::unexpected_response, "unexpected answer type");
-}
-
-}  // namespace
-
 asio::awaitable<result<session>> daemon_node::spawn_session(session_spawn_request request, deadline d) {
   if (!capabilities_known()) {
     auto info = co_await get_node_info(d);
@@ -84,8 +73,8 @@ asio::awaitable<result<session>> daemon_node::spawn_session(session_spawn_reques
                                                               std::string(to_string(request.type)) + "'");
   msg::spawn_session m;
   m.request = std::move(request);
-  auto r = co_await async_request(std::move(m), d.value_or(options().request_timeout), asio::use_awaitable);
-  auto a = take<msg::session_spawned>(std::move(r));
+  auto a = co_await async_call<msg::session_spawned>(std::move(m), d.value_or(options().request_timeout),
+                                                     asio::use_awaitable);
   if (!a) co_return std::move(a).error();
   impl_->post_event(event::session_spawned{a.value().session});
   co_return std::move(a.value().session);
@@ -94,8 +83,8 @@ asio::awaitable<result<session>> daemon_node::spawn_session(session_spawn_reques
 asio::awaitable<result<std::optional<session>>> daemon_node::get_session(std::string session_id, deadline d) {
   msg::get_session m;
   m.session_id = std::move(session_id);
-  auto r = co_await async_request(std::move(m), d.value_or(options().request_timeout), asio::use_awaitable);
-  auto a = take<msg::session_state>(std::move(r));
+  auto a = co_await async_call<msg::session_state>(std::move(m), d.value_or(options().request_timeout),
+                                                   asio::use_awaitable);
   if (!a) co_return std::move(a).error();
   co_return std::move(a.value().session);
 }
@@ -103,8 +92,8 @@ asio::awaitable<result<std::optional<session>>> daemon_node::get_session(std::st
 asio::awaitable<result<bool>> daemon_node::terminate_session(std::string session_id, deadline d) {
   msg::terminate_session m;
   m.session_id = session_id;
-  auto r = co_await async_request(std::move(m), d.value_or(options().request_timeout), asio::use_awaitable);
-  auto a = take<msg::session_terminated>(std::move(r));
+  auto a = co_await async_call<msg::session_terminated>(std::move(m), d.value_or(options().request_timeout),
+                                                        asio::use_awaitable);
   if (!a) co_return std::move(a).error();
   if (a.value().success) impl_->post_event(event::session_terminated{std::move(session_id)});
   co_return a.value().success;
@@ -114,23 +103,23 @@ asio::awaitable<result<bool>> daemon_node::restore_session(serialized_session se
   std::string session_id = serialized.session.id;
   msg::restore_session m;
   m.serialized = std::move(serialized);
-  auto r = co_await async_request(std::move(m), d.value_or(options().request_timeout), asio::use_awaitable);
-  auto a = take<msg::session_restored>(std::move(r));
+  auto a = co_await async_call<msg::session_restored>(std::move(m), d.value_or(options().request_timeout),
+                                                      asio::use_awaitable);
   if (!a) co_return std::move(a).error();
   if (a.value().success) impl_->post_event(event::session_restored{std::move(session_id)});
   co_return a.value().success;
 }
 
 asio::awaitable<result<std::vector<session>>> daemon_node::get_sessions(deadline d) {
-  auto r = co_await async_request(msg::get_sessions{}, d.value_or(options().request_timeout), asio::use_awaitable);
-  auto a = take<msg::sessions_response>(std::move(r));
+  auto a = co_await async_call<msg::sessions_response>(msg::get_sessions{}, d.value_or(options().request_timeout),
+                                                       asio::use_awaitable);
   if (!a) co_return std::move(a).error();
   co_return std::move(a.value().sessions);
 }
 
 asio::awaitable<result<msg::node_info>> daemon_node::get_node_info(deadline d) {
-  auto r = co_await async_request(msg::get_node_info{}, d.value_or(options().request_timeout), asio::use_awaitable);
-  auto a = take<msg::node_info>(std::move(r));
+  auto a = co_await async_call<msg::node_info>(msg::get_node_info{}, d.value_or(options().request_timeout),
+                                               asio::use_awaitable);
   if (!a) co_return std::move(a).error();
   impl_->set_capabilities(a.value().capabilities);
   a.value().request_id.reset();
@@ -139,16 +128,16 @@ asio::awaitable<result<msg::node_info>> daemon_node::get_node_info(deadline d) {
 
 asio::awaitable<result<node_health>> daemon_node::get_health(deadline d) {
   if (state() != connection_state::connected) co_return cached_health();  // offline
-  auto r = co_await async_request(msg::get_health{}, d.value_or(options().health_timeout), asio::use_awaitable);
-  if (!r) {
-    if (r.error() == error::cancelled) co_return std::move(r).error();
-    // As the seed: a failed health request means an unhealthy node, not an error.
+  auto a = co_await async_call<msg::health_response>(msg::get_health{}, d.value_or(options().health_timeout),
+                                                     asio::use_awaitable);
+  if (!a) {
+    // As the seed: a failed health request means an unhealthy node, not an error (but a
+    // cancelled one, or an answer of another type).
+    if (a.error() == error::cancelled || a.error() == error::unexpected_response) co_return std::move(a).error();
     node_health h = impl_->cached_health();
     h.status = node_status::unhealthy;
     co_return h;
   }
-  auto a = take<msg::health_response>(std::move(r));
-  if (!a) co_return std::move(a).error();
   impl_->set_health(a.value().health);
   co_return a.value().health;
 }

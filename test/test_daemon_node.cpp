@@ -326,6 +326,73 @@ BOOST_AUTO_TEST_CASE(cancellation_through_a_signal) {
   BOOST_TEST(got->error() == error::cancelled);
 }
 
+BOOST_AUTO_TEST_CASE(typed_calls_complete_with_their_answer_type) {
+  env e;
+  e.connect();
+  // A callback, the answer's own type.
+  std::optional<result<msg::health_response>> health;
+  e.node.async_call<msg::health_response>(msg::get_health{}, 5000ms,
+                                          [&](result<msg::health_response> r) { health = std::move(r); });
+  BOOST_TEST_REQUIRE(run_until(e.ioc, [&] { return health.has_value(); }, 5s));
+  BOOST_TEST_REQUIRE(health->has_value());
+  BOOST_TEST(health->value().health.active_sessions == 0);
+
+  // Another answer than the one asked for: unexpected_response, named.
+  std::optional<result<msg::session_state>> wrong;
+  e.node.async_call<msg::session_state>(msg::get_health{}, 5000ms,
+                                        [&](result<msg::session_state> r) { wrong = std::move(r); });
+  BOOST_TEST_REQUIRE(run_until(e.ioc, [&] { return wrong.has_value(); }, 5s));
+  BOOST_TEST_REQUIRE(!wrong->has_value());
+  BOOST_TEST(wrong->error() == error::unexpected_response);
+  BOOST_TEST(wrong->error().what().find("health_response") != std::string::npos, wrong->error().what());
+
+  // An unknown session: the daemon's answer (a session_state without session), typed.
+  msg::get_session gs;
+  gs.session_id = "no-such-session";
+  auto body = [](daemon_node& node, msg::get_session req) -> awaitable<result<msg::session_state>> {
+    co_return co_await node.async_call<msg::session_state>(std::move(req), 5000ms, use_awaitable);
+  };
+  auto r = run(e.ioc, body(e.node, gs));
+  BOOST_TEST_REQUIRE(r.has_value());
+  BOOST_TEST(r.value().session_id == "no-such-session");
+  BOOST_TEST(!r.value().session.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(typed_calls_keep_the_callers_cancellation) {
+  // The typed adapter wraps the caller's handler: its cancellation slot must still reach the
+  // request (a signal, and the timer of a parallel group).
+  auto d = test_daemon_options();
+  d.response_delay = 3000ms;
+  env e(d);
+  e.connect();
+  asio::cancellation_signal sig;
+  std::optional<result<msg::sessions_response>> got;
+  e.node.async_call<msg::sessions_response>(
+      msg::get_sessions{}, 5000ms,
+      asio::bind_cancellation_slot(sig.slot(), [&](result<msg::sessions_response> r) { got = std::move(r); }));
+  BOOST_TEST(run_until(e.ioc, [&] { return e.node.statistics().frames_sent == 1u; }, 5s));
+  sig.emit(asio::cancellation_type::total);
+  BOOST_TEST(run_until(e.ioc, [&] { return got.has_value(); }, 1s));
+  BOOST_TEST_REQUIRE(got.has_value());
+  BOOST_TEST(got->error() == error::cancelled);
+
+  auto body = [](daemon_node& node) -> awaitable<std::size_t> {
+    asio::steady_timer timer(co_await asio::this_coro::executor, 30ms);
+    auto [order, r1, tec] = co_await asio::experimental::make_parallel_group(
+                                node.async_call<msg::health_response>(msg::get_health{}, 5000ms, asio::deferred),
+                                timer.async_wait(asio::deferred))
+                                .async_wait(asio::experimental::wait_for_one(), use_awaitable);
+    BOOST_TEST(order[0] == 1u);  // the timer first
+    BOOST_TEST(r1.error() == error::cancelled);
+    (void)tec;
+    co_return order[0];
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  (void)run(e.ioc, body(e.node));
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2000ms));
+  BOOST_TEST(e.node.statistics().cancelled == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(requests_made_at_once_leave_in_few_socket_writes) {
   // 100 requests made in one go: the first leaves at once (a lone request pays no delay), the
   // 99 made while that write was in flight leave together in the next one.

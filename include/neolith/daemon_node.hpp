@@ -41,6 +41,8 @@
 #ifndef NEOLITH_DAEMON_NODE_HPP
 #define NEOLITH_DAEMON_NODE_HPP
 
+#include <neolith/detail/adapted_handler.hpp>
+#include <neolith/detail/typed_answer.hpp>
 #include <neolith/error.hpp>
 #include <neolith/node_endpoint.hpp>
 #include <neolith/node_events.hpp>
@@ -201,6 +203,31 @@ class daemon_node {
             caller = boost::asio::get_associated_executor(handler);
           initiate_request(std::move(req), t, std::move(caller),
                            boost::asio::any_completion_handler<void(result<message>)>(std::move(handler)));
+        },
+        token, std::move(request), timeout);
+  }
+
+  /// Sends a request of type `Request` (a `msg::` request; its requestId is set by the node)
+  /// and completes with its answer of type `Answer`: signature `void(result<Answer>)`; another
+  /// answer type fails with `error::unexpected_response`, the daemon's `error` arrives as an
+  /// error_info. Works with any completion token. The typed operations use it: their
+  /// coroutine frames hold the one answer type, not the whole `message` variant (the
+  /// request's frames stay small enough for Asio's per-thread recycling of frames).
+  template <class Answer, class Request, class CompletionToken>
+  auto async_call(Request request, std::chrono::milliseconds timeout, CompletionToken&& token) {
+    static_assert(detail::is_message_alternative_v<Answer> && detail::is_message_alternative_v<Request>,
+                  "async_call takes a request and an answer of the protocol (neolith::msg::...)");
+    return boost::asio::async_initiate<CompletionToken, void(result<Answer>)>(
+        [this](auto handler, Request req, std::chrono::milliseconds t) {
+          boost::asio::any_io_executor caller;
+          if constexpr (std::is_same_v<boost::asio::associated_executor_t<decltype(handler)>,
+                                       boost::asio::any_io_executor>)
+            caller = boost::asio::get_associated_executor(handler);
+          auto typed = detail::adapt_handler(std::move(handler), [](auto h, result<message> r) {
+            std::move(h)(detail::answer_as<Answer>(std::move(r)));
+          });
+          initiate_request(message(std::move(req)), t, std::move(caller),
+                           boost::asio::any_completion_handler<void(result<message>)>(std::move(typed)));
         },
         token, std::move(request), timeout);
   }
