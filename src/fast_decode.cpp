@@ -1,15 +1,20 @@
-// fast_decode (detail/fast_decode.hpp): the parser's events straight into the message.
+// fast_decode (detail/fast_decode.hpp): a text straight into the message, in one pass.
 //
-// Each handled type is a table of fields (key, required, and either a scalar setter or the way
-// to the nested object); the handler keeps a stack of frames (the object being filled, its
-// table, the keys seen). Anything the tables do not describe declines.
+// A small strict JSON reader (the scanner, below) drives a handler. Each handled type is a
+// table of fields (key, required, and either a scalar setter or the way to the nested object);
+// the handler keeps a stack of frames (the object being filled, its table, the keys seen).
+// Anything the tables do not describe declines. The reader replaced Boost.JSON's basic_parser
+// here (about 20% less time per health_response, docs/performance.md); the general path still
+// parses with Boost.JSON.
 #include <neolith/detail/fast_decode.hpp>
 #include <neolith/detail/json_read.hpp>
 #include <neolith/json.hpp>
 
-#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/string_view.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -331,19 +336,12 @@ struct frame {
   std::uint32_t seen = 0;
   int field = -1;         // the field whose value comes next
   bool in_array = false;  // inside that field's array
+  std::uint8_t hint = 0;  // where the next key is looked for first (after the last one)
 };
 
 class fast_handler {
  public:
-  static constexpr std::size_t max_object_size = 32;
-  static constexpr std::size_t max_array_size = std::size_t(-1);
-  static constexpr std::size_t max_key_size = 256;
-  static constexpr std::size_t max_string_size = std::size_t(-1);
-
   explicit fast_handler(message& out) : out_(out) {}
-
-  bool on_document_begin(boost::system::error_code&) { return true; }
-  bool on_document_end(boost::system::error_code&) { return true; }
 
   bool on_object_begin(boost::system::error_code& ec) {
     if (depth_ == 0) return push(nullptr, nullptr, ec);
@@ -377,30 +375,15 @@ class fast_handler {
     return true;
   }
 
-  bool on_key_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
-    part_.append(s.data(), s.size());
-    return true;
-  }
-
   bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
-    const bool ok = take_key(whole(s));
-    part_.clear();
-    return ok || decline(ec);
-  }
-
-  bool on_string_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
-    part_.append(s.data(), s.size());
-    return true;
+    return take_key({s.data(), s.size()}) || decline(ec);
   }
 
   bool on_string(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
-    const sax_value v{sax_value::kind::string, whole(s)};
+    const sax_value v{sax_value::kind::string, {s.data(), s.size()}};
     const bool ok = depth_ == 1 && top().desc == nullptr ? take_type(v.s) : value(v);
-    part_.clear();
     return ok || decline(ec);
   }
-
-  bool on_number_part(boost::json::string_view, boost::system::error_code& ec) { return decline(ec); }
 
   bool on_int64(std::int64_t i, boost::json::string_view, boost::system::error_code& ec) {
     sax_value v{sax_value::kind::int64, {}};
@@ -438,18 +421,8 @@ class fast_handler {
     return true;
   }
 
-  bool on_comment_part(boost::json::string_view, boost::system::error_code& ec) { return decline(ec); }
-  bool on_comment(boost::json::string_view, boost::system::error_code& ec) { return decline(ec); }
-
  private:
   frame& top() noexcept { return frames_[depth_ - 1]; }
-
-  // A key or string: its last piece `s`, after the parts an escape split off (part_).
-  std::string_view whole(boost::json::string_view s) {
-    if (part_.empty()) return {s.data(), s.size()};
-    part_.append(s.data(), s.size());
-    return part_;
-  }
 
   static const field_desc* current(const frame& f) noexcept {
     if (f.desc == nullptr || f.field < 0) return nullptr;
@@ -458,7 +431,7 @@ class fast_handler {
 
   bool push(const type_desc* desc, void* target, boost::system::error_code& ec) {
     if (depth_ == max_frames) return decline(ec);
-    frames_[depth_++] = frame{desc, target, 0, -1, false};
+    frames_[depth_++] = frame{desc, target, 0, -1, false, 0};
     return true;
   }
 
@@ -470,13 +443,17 @@ class fast_handler {
       f.field = 0;
       return true;
     }
+    // Our peers write the fields in the table's order: the next key is usually the next field.
     const auto fields = f.desc->fields;
-    for (std::size_t i = 0; i < fields.size(); ++i) {
+    const std::size_t n = fields.size();
+    std::size_t i = f.hint;
+    for (std::size_t k = 0; k < n; ++k, i = i + 1 == n ? 0 : i + 1) {
       if (fields[i].name.size() != key.size() || std::memcmp(fields[i].name.data(), key.data(), key.size()) != 0) continue;
       const std::uint32_t bit = std::uint32_t{1} << i;
       if ((f.seen & bit) != 0) return false;  // a repeated key: the general path decides
       f.seen |= bit;
       f.field = static_cast<int>(i);
+      f.hint = static_cast<std::uint8_t>(i + 1 == n ? 0 : i + 1);
       return true;
     }
     return false;
@@ -493,6 +470,7 @@ class fast_handler {
     f.target = message_emplacers[i](out_);
     f.seen = 1;  // `type`
     f.field = -1;
+    f.hint = f.desc->fields.size() > 2 ? 2 : 1;  // our peers write `requestId` last
     return true;
   }
 
@@ -513,16 +491,335 @@ class fast_handler {
   message& out_;
   std::array<frame, max_frames> frames_{};
   std::size_t depth_ = 0;
-  std::string part_;  // a key or string split by escapes
+};
+
+// ----- The scanner -------------------------------------------------------------------------
+// A strict JSON (RFC 8259) reader of one text, driving the handler as Boost.JSON's parser
+// would. It reads what our peers write at a few instructions per byte, and leaves the rare
+// rest to the general path: a string with an escape, a number that is not a plain int64 or a
+// decimal/exponent form, nesting past the handler's frames. Strings are checked as UTF-8 (the
+// general path rejects ill-formed UTF-8, so a text accepted here must be well-formed).
+
+// Byte classes of a string's content: 0 plain ASCII, 1 a quote/backslash/control (stop), 2 a
+// byte that starts (or continues) a multi-byte UTF-8 sequence.
+constexpr auto string_classes = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 1;
+  t['"'] = 1;
+  t['\\'] = 1;
+  for (int c = 0x80; c < 0x100; ++c) t[static_cast<std::size_t>(c)] = 2;
+  return t;
+}();
+
+class scanner {
+ public:
+  scanner(std::string_view text, fast_handler& h) noexcept
+      : p_(text.data()), end_(text.data() + text.size()), h_(h) {}
+
+  bool document() {
+    skip_ws();
+    if (!value(0)) return false;
+    skip_ws();
+    return p_ == end_;
+  }
+
+ private:
+  static constexpr int max_depth = 16;  // the handler declines past its own frames (8) anyway
+
+  void skip_ws() noexcept {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool eat(char c) noexcept {
+    skip_ws();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+
+  bool value(int depth) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return object(depth);
+      case '[': return array(depth);
+      case '"': {
+        std::string_view s;
+        return string(s) && h_.on_string(sv(s), s.size(), ec_);
+      }
+      case 't': return literal("true") && h_.on_bool(true, ec_);
+      case 'f': return literal("false") && h_.on_bool(false, ec_);
+      case 'n': return literal("null") && h_.on_null(ec_);
+      default: return number();
+    }
+  }
+
+  bool object(int depth) {
+    if (depth == max_depth || !h_.on_object_begin(ec_)) return false;
+    ++p_;  // {
+    std::size_t n = 0;
+    skip_ws();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return h_.on_object_end(0, ec_);
+    }
+    for (;;) {
+      skip_ws();
+      std::string_view key;
+      if (p_ == end_ || *p_ != '"' || !string(key) || !h_.on_key(sv(key), key.size(), ec_)) return false;
+      if (!eat(':')) return false;
+      skip_ws();
+      if (!value(depth + 1)) return false;
+      ++n;
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ != '}') return false;
+      ++p_;
+      return h_.on_object_end(n, ec_);
+    }
+  }
+
+  bool array(int depth) {
+    if (depth == max_depth || !h_.on_array_begin(ec_)) return false;
+    ++p_;  // [
+    std::size_t n = 0;
+    skip_ws();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return h_.on_array_end(0, ec_);
+    }
+    for (;;) {
+      skip_ws();
+      if (!value(depth + 1)) return false;
+      ++n;
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ != ']') return false;
+      ++p_;
+      return h_.on_array_end(n, ec_);
+    }
+  }
+
+  // A string (at the opening quote): its content, checked as UTF-8; a string with escapes is
+  // unescaped into scratch_, which `out` then views (until the next string).
+  bool string(std::string_view& out) {
+    const char* const begin = ++p_;
+    bool escaped = false;
+    const char* run = begin;  // the start of the bytes not yet copied into scratch_
+    for (;;) {
+      // Eight plain ASCII bytes at a time (no quote, backslash, control or high bit); the
+      // lowest flagged byte of a word is the first special one (a borrow only runs upwards).
+      while (end_ - p_ >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p_, 8);
+        constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        const std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        const std::uint64_t stop = (((w - ones * 0x20) & ~w) |  // a byte < 0x20
+                                    ((q - ones) & ~q) |         // a quote
+                                    ((b - ones) & ~b) |         // a backslash
+                                    w) &                        // a byte >= 0x80
+                                   highs;
+        if (stop != 0) {
+          if constexpr (std::endian::native == std::endian::little) p_ += std::countr_zero(stop) >> 3;
+          break;  // (big-endian: the bytes from here one by one)
+        }
+        p_ += 8;
+      }
+      while (p_ != end_ && string_classes[static_cast<unsigned char>(*p_)] == 0) ++p_;
+      if (p_ == end_) return false;
+      const auto c = static_cast<unsigned char>(*p_);
+      if (string_classes[c] == 2) {
+        if (!utf8_sequence()) return false;
+        continue;
+      }
+      if (c == '"') {
+        if (!escaped) {
+          out = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+        } else {
+          scratch_.append(run, p_);
+          out = scratch_;
+        }
+        ++p_;
+        return true;
+      }
+      if (c != '\\') return false;  // a control character
+      if (!escaped) {
+        escaped = true;
+        scratch_.clear();
+      }
+      scratch_.append(run, p_);
+      if (!escape()) return false;
+      run = p_;
+    }
+  }
+
+  // One escape (at the backslash), appended to scratch_ as UTF-8. A lone surrogate declines
+  // (Boost.JSON 1.81 rejects it: the general path reports the error).
+  bool escape() {
+    ++p_;
+    if (p_ == end_) return false;
+    const char e = *p_++;
+    switch (e) {
+      case '"': scratch_ += '"'; return true;
+      case '\\': scratch_ += '\\'; return true;
+      case '/': scratch_ += '/'; return true;
+      case 'b': scratch_ += '\b'; return true;
+      case 'f': scratch_ += '\f'; return true;
+      case 'n': scratch_ += '\n'; return true;
+      case 'r': scratch_ += '\r'; return true;
+      case 't': scratch_ += '\t'; return true;
+      case 'u': break;
+      default: return false;
+    }
+    std::uint32_t cp = 0;
+    if (!hex4(cp)) return false;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) return false;  // a trailing surrogate first
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      std::uint32_t lo = 0;
+      if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+      p_ += 2;
+      if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    char buf[4];
+    std::size_t n = 0;
+    if (cp < 0x80) {
+      buf[n++] = static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      buf[n++] = static_cast<char>(0xC0 | (cp >> 6));
+      buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      buf[n++] = static_cast<char>(0xE0 | (cp >> 12));
+      buf[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      buf[n++] = static_cast<char>(0xF0 | (cp >> 18));
+      buf[n++] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      buf[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      buf[n++] = static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    scratch_.append(buf, n);
+    return true;
+  }
+
+  bool hex4(std::uint32_t& out) noexcept {
+    if (end_ - p_ < 4) return false;
+    std::uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = *p_++;
+      std::uint32_t d;
+      if (h >= '0' && h <= '9') {
+        d = static_cast<std::uint32_t>(h - '0');
+      } else if (h >= 'a' && h <= 'f') {
+        d = static_cast<std::uint32_t>(h - 'a' + 10);
+      } else if (h >= 'A' && h <= 'F') {
+        d = static_cast<std::uint32_t>(h - 'A' + 10);
+      } else {
+        return false;
+      }
+      v = v << 4 | d;
+    }
+    out = v;
+    return true;
+  }
+
+  // One well-formed UTF-8 sequence of two to four bytes (Unicode's table 3-7) at p_.
+  bool utf8_sequence() noexcept {
+    const auto* u = reinterpret_cast<const unsigned char*>(p_);
+    const std::ptrdiff_t left = end_ - p_;
+    const auto cont = [](unsigned char b) { return (b & 0xC0) == 0x80; };
+    const unsigned char b0 = u[0];
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      if (left < 2 || !cont(u[1])) return false;
+      p_ += 2;
+      return true;
+    }
+    if (b0 >= 0xE0 && b0 <= 0xEF) {
+      if (left < 3 || !cont(u[1]) || !cont(u[2])) return false;
+      if (b0 == 0xE0 && u[1] < 0xA0) return false;   // overlong
+      if (b0 == 0xED && u[1] > 0x9F) return false;   // surrogates
+      p_ += 3;
+      return true;
+    }
+    if (b0 >= 0xF0 && b0 <= 0xF4) {
+      if (left < 4 || !cont(u[1]) || !cont(u[2]) || !cont(u[3])) return false;
+      if (b0 == 0xF0 && u[1] < 0x90) return false;   // overlong
+      if (b0 == 0xF4 && u[1] > 0x8F) return false;   // above U+10FFFF
+      p_ += 4;
+      return true;
+    }
+    return false;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0)
+      return false;
+    p_ += word.size();
+    return true;
+  }
+
+  // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?: a plain integer of at most 18 digits goes
+  // to on_int64 (exactly what Boost.JSON reports for it), a fraction or an exponent to
+  // on_double with its text (the handler reads the text exactly); anything else declines.
+  bool number() {
+    const char* const begin = p_;
+    const bool neg = *p_ == '-';
+    if (neg) ++p_;
+    if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+    std::uint64_t mant = 0;
+    int digits = 0;
+    if (*p_ == '0') {
+      ++p_;
+      if (p_ != end_ && *p_ >= '0' && *p_ <= '9') return false;  // a leading zero
+    } else {
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
+        mant = mant * 10 + static_cast<std::uint64_t>(*p_ - '0');
+        ++p_;
+        if (++digits > 18) return false;
+      }
+    }
+    bool real = false;
+    if (p_ != end_ && *p_ == '.') {
+      real = true;
+      ++p_;
+      if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      real = true;
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    const std::string_view text(begin, static_cast<std::size_t>(p_ - begin));
+    if (real) return h_.on_double(0, sv(text), ec_);
+    if (neg && mant == 0) return false;  // -0: left to the general path
+    const auto i = static_cast<std::int64_t>(mant);
+    return h_.on_int64(neg ? -i : i, sv(text), ec_);
+  }
+
+  static boost::json::string_view sv(std::string_view s) noexcept { return {s.data(), s.size()}; }
+
+  const char* p_;
+  const char* const end_;
+  fast_handler& h_;
+  boost::system::error_code ec_;
+  std::string scratch_;  // the unescaped content of the last string with escapes
 };
 
 }  // namespace
 
 bool fast_decode(std::string_view text, message& out) {
-  boost::json::basic_parser<fast_handler> p(boost::json::parse_options{}, out);
-  boost::system::error_code ec;
-  const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
-  return !ec && n == text.size() && p.done();
+  fast_handler h(out);
+  scanner sc(text, h);
+  return sc.document();
 }
 
 }  // namespace neolith::detail

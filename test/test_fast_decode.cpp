@@ -11,10 +11,15 @@
 #include "codec_samples.hpp"
 
 #include <neolith/detail/fast_decode.hpp>
+#include <neolith/detail/json_read.hpp>
 #include <neolith/detail/small_rng.hpp>
 #include <neolith/protocol.hpp>
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -126,6 +131,86 @@ BOOST_AUTO_TEST_CASE(escaped_strings_and_keys_in_any_order_after_type) {
                    R"("responseTime":1.5e1,"activeSessions":2,"memoryUsage":40,"cpuUsage":12.25,"status":"healthy"}} )"));
   BOOST_TEST(agree(R"({"type":"error","error":"boom","code":"internal"})"));
   BOOST_TEST(agree(R"({"type":"heartbeat_ack","timestamp":1795942077123,"requestId":"h"})"));
+}
+
+// The one-pass path has a JSON reader of its own: its edges, each compared with the general
+// path (Boost.JSON): UTF-8 well-formedness (Unicode's table 3-7), escapes and surrogate pairs,
+// the forms of numbers, whitespace, truncation at every byte.
+BOOST_AUTO_TEST_CASE(its_reader_agrees_with_boost_json_at_the_edges) {
+  const auto with_id = [](const std::string& raw) {
+    return "{\"type\":\"get_session\",\"sessionId\":\"" + raw + "\",\"requestId\":\"r\"}";
+  };
+  const char* strings[] = {
+      "plain", "", "\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80", "\xF0\x90\x80\x80",
+      "\xF4\x8F\xBF\xBF", "\xC1\xBF", "\xC0\x80", "\xE0\x9F\xBF", "\xED\xA0\x80", "\xF0\x8F\xBF\xBF",
+      "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\x80", "\xC2", "\xE0\xA0", "\xF0\x90\x80", "\xC2" "A",
+      "12345678\xC3\xA9" "abcdefgh", "\\u0000", "\\u00e9", "\\u20AC", "\\ud83d\\ude00", "\\ud83d", "\\ude00",
+      "\\ud83d\\u0041", "\\ud83dx", "\\u12", "\\u12g4", "\\x", "\\/\\b\\f\\n\\r\\t\\\"\\\\", "tab\there",
+      "a\x01" "b", "\x7f", "0123456789abcdef\\n0123456789abcdef",
+  };
+  std::size_t taken = 0;
+  for (const char* raw : strings) taken += agree(with_id(raw)) ? 1 : 0;
+  BOOST_TEST(taken == 17u);  // every well-formed one (the rest decline, and the general path fails)
+
+  const auto with_stamp = [](const std::string& n) {
+    return "{\"type\":\"heartbeat_ack\",\"timestamp\":" + n + ",\"requestId\":\"r\"}";
+  };
+  const auto with_figure = [](const std::string& n) {
+    return "{\"type\":\"health_response\",\"health\":{\"status\":\"healthy\",\"cpuUsage\":" + n +
+           ",\"memoryUsage\":1,\"activeSessions\":1,\"responseTime\":1,\"lastHeartbeat\":\"2026-11-29T08:47:57Z\","
+           "\"uptime\":1}}";
+  };
+  const char* numbers[] = {"0",    "-0",    "7",     "-7",         "01",   "-01",  "1.",       ".5",     "1.5",  "-1.5",
+                           "1e3",  "1E+3",  "1e-3",  "1e",         "1e+",  "-",    "+1",       "0x10",   "1.5e",
+                           "123456789012345678",   "1234567890123456789",   "9223372036854775807",
+                           "-9223372036854775808", "18446744073709551616",  "1e400", "4.9e-324", "0.1",
+                           "12.345678901234567890", "00", "1..2", "1.2.3", "Infinity", "NaN"};
+  for (const char* n : numbers) {
+    agree(with_stamp(n));
+    agree(with_figure(n));
+  }
+
+  // Whitespace where JSON allows it, and a truncation at every byte of a message.
+  BOOST_TEST(agree(" \t\r\n{ \"type\" :\t\"get_health\" ,\n\"requestId\" : \"r\" }\r\n"));
+  BOOST_TEST(!agree("{\"type\":\"get_health\"}\x0b"));
+  const std::string whole = with_figure("12.5");
+  BOOST_TEST(agree(whole));
+  for (std::size_t n = 0; n < whole.size(); ++n) BOOST_TEST(!agree(whole.substr(0, n)));
+}
+
+// The exact reading of numbers has a short path for plain decimals (Clinger's: at most 15
+// significant digits, 22 decimals, no exponent); it must give the very double from_chars does.
+BOOST_AUTO_TEST_CASE(short_decimals_read_as_from_chars_reads_them) {
+  neolith::detail::small_rng next(7);
+  char buf[64];
+  const auto same = [](std::string_view t) {
+    double a = 0, b = 0;
+    const bool ok = detail::read_double_exact(t, a);
+    const auto r = std::from_chars(t.data(), t.data() + t.size(), b, std::chars_format::general);
+    const bool ok2 = r.ec == std::errc() && r.ptr == t.data() + t.size();
+    if (ok != ok2) return false;
+    return !ok || std::memcmp(&a, &b, sizeof a) == 0;  // bit for bit: -0.0 stays -0.0
+  };
+  std::size_t checked = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const int digits = 1 + static_cast<int>(next() % 17);
+    const int decimals = static_cast<int>(next() % (digits + 1));
+    std::uint64_t mant = next() % 100000000000000000ull;
+    std::string d = std::to_string(mant);
+    if (static_cast<int>(d.size()) > digits) d.resize(static_cast<std::size_t>(digits));
+    std::string t = (next() % 4 == 0 ? "-" : "") + d.substr(0, d.size() - static_cast<std::size_t>(std::min<int>(decimals, static_cast<int>(d.size()))));
+    if (t.empty() || t == "-") t += "0";
+    if (decimals > 0 && decimals <= static_cast<int>(d.size())) t += "." + d.substr(d.size() - static_cast<std::size_t>(decimals));
+    BOOST_TEST(same(t), t);
+    ++checked;
+  }
+  const char* edges[] = {"0.1", "0.3", "-0.0", "0.0", "9007199254740993", "999999999999999.9", "123456789012345.6",
+                         "0.0000000000000000000001", "0.00000000000000000000001", "1.7976931348623157", "5e-324",
+                         "1e22", "1e23", "00.5", "1.", ".5", "-.5", "-", ".", "", "1.2.3", "1,5", "inf", "nan"};
+  for (const char* e : edges) BOOST_TEST(same(e), e);
+  std::snprintf(buf, sizeof buf, "%.17g", 0.1 + 0.2);
+  BOOST_TEST(same(buf));
+  BOOST_TEST(checked == 200000u);
 }
 
 BOOST_AUTO_TEST_CASE(declines_what_it_does_not_describe) {
