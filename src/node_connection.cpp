@@ -8,6 +8,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -35,8 +36,8 @@ connection::connection(node_impl& node, asio::any_io_executor ex)
 void connection::close(error_info reason) {
   if (!reason_) reason_ = std::move(reason);
   boost::system::error_code ignored;
-  beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-  beast::get_lowest_layer(ws_).socket().close(ignored);
+  beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ignored);
+  beast::get_lowest_layer(ws_).close(ignored);
   heartbeat_timer_.cancel();
 }
 
@@ -128,10 +129,26 @@ asio::awaitable<result<void>> connection::open() {
   if (ep.tls && !node_.tls_context) {
     co_return node_.tls_error ? *node_.tls_error : error_info(error::tls_config, "no TLS context");
   }
-  auto& stream = beast::get_lowest_layer(ws_);
-  // The whole attempt (resolve, connect, TLS handshake, upgrade) is bounded by the connect
-  // timeout: the TLS handshake reads and writes through the tcp_stream, under its expiry.
-  stream.expires_after(node_.options.connect_timeout);
+  // The whole attempt (connect, TLS handshake, upgrade) is bounded by the connect timeout: a
+  // watchdog (the heartbeat timer, idle until run()) closes the socket when it passes, the step
+  // under way fails, and the flag tells it was the timeout. Once connected the socket is a plain
+  // tcp::socket: no timer bookkeeping on each read and write, as a beast::tcp_stream has.
+  struct end_of_opening {
+    connection& c;
+    ~end_of_opening() {
+      c.opening_ = false;  // a watchdog handler already queued does nothing
+      c.heartbeat_timer_.cancel();
+    }
+  };
+  opening_ = true;
+  const end_of_opening eoo{*this};
+  heartbeat_timer_.expires_after(node_.options.connect_timeout);
+  heartbeat_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || !self->opening_) return;
+    self->open_timed_out_ = true;
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(self->ws_).close(ignored);  // the TCP socket, under TLS or not
+  });
 
   tcp::resolver resolver(co_await asio::this_coro::executor);
   auto [rec, endpoints] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port),
@@ -139,12 +156,14 @@ asio::awaitable<result<void>> connection::open() {
   if (reason_) co_return *reason_;
   if (rec) co_return io_error(error::connect_failed, ("cannot resolve " + ep.host).c_str(), rec);
 
-  auto [cec, connected] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+  auto [cec, connected] =
+      co_await asio::async_connect(beast::get_lowest_layer(ws_), endpoints, asio::as_tuple(asio::use_awaitable));
   (void)connected;
   if (reason_) co_return *reason_;
-  if (cec == beast::error::timeout) co_return error_info(error::connect_timeout, "connecting to " + ep.url() + " timed out");
+  if (open_timed_out_) co_return error_info(error::connect_timeout, "connecting to " + ep.url() + " timed out");
   if (cec) co_return io_error(error::connect_failed, ("cannot connect to " + ep.url()).c_str(), cec);
-  stream.socket().set_option(tcp::no_delay(true));
+  boost::system::error_code nec;
+  beast::get_lowest_layer(ws_).set_option(tcp::no_delay(true), nec);  // best effort
 
   if (ep.tls) {
     boost::system::error_code tec = start_tls();
@@ -154,8 +173,7 @@ asio::awaitable<result<void>> connection::open() {
       tec = hec;
     }
     if (reason_) co_return *reason_;
-    if (tec == beast::error::timeout)
-      co_return error_info(error::connect_timeout, "the TLS handshake with " + ep.url() + " timed out");
+    if (open_timed_out_) co_return error_info(error::connect_timeout, "the TLS handshake with " + ep.url() + " timed out");
     if (tec) {
       auto* t = ws_.next_layer().next_layer().tls();
       co_return error_info(error::tls_handshake_failed, "the TLS handshake with " + ep.url() + " failed: " +
@@ -177,7 +195,7 @@ asio::awaitable<result<void>> connection::open() {
   websocket::response_type res;
   auto [hec] = co_await ws_.async_handshake(res, ep.host_header(), ep.target, asio::as_tuple(asio::use_awaitable));
   if (reason_) co_return *reason_;
-  if (hec == beast::error::timeout)
+  if (open_timed_out_ || hec == beast::error::timeout)
     co_return error_info(error::connect_timeout, "the WebSocket upgrade with " + ep.url() + " timed out");
   if (hec) {
     if (ep.tls && is_tls_error(hec)) {
@@ -195,9 +213,8 @@ asio::awaitable<result<void>> connection::open() {
                                                       std::to_string(res.result_int()));
     co_return io_error(error::connect_failed, ("the WebSocket upgrade with " + ep.url() + " failed").c_str(), hec);
   }
-  // From now on liveness is ours (heartbeats), not a socket timeout. (Fetched again: with TLS
-  // the TCP stream has moved under the TLS stream.)
-  beast::get_lowest_layer(ws_).expires_never();
+  // From now on liveness is ours (heartbeats), not a socket timeout (end_of_opening stops the
+  // watchdog).
   liveness_ = liveness_monitor<steady>(node_.options.heartbeat_interval, node_.options.heartbeat_timeout, steady::now());
   // Any frame counts as a sign of life, control frames (pong, ping) included.
   ws_.control_callback([this](websocket::frame_type, beast::string_view) { liveness_.on_received(steady::now()); });

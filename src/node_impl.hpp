@@ -21,7 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include <atomic>
@@ -194,7 +194,7 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
 /// corked_stream: plain TCP (ws://) or TLS over it (wss://).
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  using ws_stream = beast::websocket::stream<corked_stream<maybe_tls_stream<beast::tcp_stream>>>;
+  using ws_stream = beast::websocket::stream<corked_stream<maybe_tls_stream<asio::ip::tcp::socket>>>;
 
   connection(node_impl& node, asio::any_io_executor strand);
 
@@ -226,6 +226,8 @@ class connection : public std::enable_shared_from_this<connection> {
   beast::flat_buffer read_buf_;
   bool writing_ = false;      // run() started: frames may be written
   bool write_waiting_ = false;  // above the write limit: waiting for the socket to drain
+  bool opening_ = false;         // open() runs: the heartbeat timer is its watchdog
+  bool open_timed_out_ = false;  // the watchdog fired: the socket was closed under open()
   std::optional<error_info> reason_;
   liveness_monitor<steady> liveness_;
 };
