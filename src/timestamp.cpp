@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -85,6 +86,61 @@ char* put_fixed(char* p, std::uint64_t v) noexcept {
   return p + Width;
 }
 
+// The calendar conversions (validity, days from a date, a date from days) are most of what a
+// date costs, and the dates of a stream of messages fall on the same day: each thread keeps the
+// last day it read and the last it wrote.
+
+// Whether y-m-d is a date, and its days since the epoch; the last answer is kept.
+bool day_number(std::int64_t y, unsigned m, unsigned d, std::int64_t& days) noexcept {
+  struct memo {
+    std::int64_t y = 1970;
+    unsigned m = 1, d = 1;
+    bool valid = true;
+    std::int64_t days = 0;
+  };
+  thread_local memo last;
+  if (y != last.y || m != last.m || d != last.d) {
+    const bool valid = valid_date(y, m, d);
+    last = memo{y, m, d, valid, valid ? days_from_civil(y, m, d) : 0};
+  }
+  days = last.days;
+  return last.valid;
+}
+
+// Writes the date of `days` ("2026-11-29T", or "+010000-01-01T"); returns the end. The last
+// one written is kept.
+char* put_day(char* p, std::int64_t days) noexcept {
+  struct memo {
+    bool known = false;
+    std::int64_t days = 0;
+    std::uint8_t size = 0;
+    char text[24] = {};
+  };
+  thread_local memo last;
+  if (!last.known || last.days != days) {
+    const civil d = civil_from_days(days);
+    char* q = last.text;
+    if (d.year >= 0 && d.year <= 9999) {
+      q = put_fixed<4>(q, static_cast<std::uint64_t>(d.year));
+    } else {
+      *q++ = d.year < 0 ? '-' : '+';
+      const std::uint64_t magnitude =
+          d.year < 0 ? 0 - static_cast<std::uint64_t>(d.year) : static_cast<std::uint64_t>(d.year);
+      q = put_digits(q, magnitude, 6);
+    }
+    *q++ = '-';
+    q = put_fixed<2>(q, d.month);
+    *q++ = '-';
+    q = put_fixed<2>(q, d.day);
+    *q++ = 'T';
+    last.known = true;
+    last.days = days;
+    last.size = static_cast<std::uint8_t>(q - last.text);
+  }
+  std::memcpy(p, last.text, last.size);
+  return p + last.size;
+}
+
 // A small cursor over the text being parsed.
 struct cursor {
   std::string_view s;
@@ -113,8 +169,34 @@ struct cursor {
   }
 };
 
+// The canonical form, "YYYY-MM-DDTHH:MM:SS.mmmZ" (what JavaScript and we write), in one
+// pass; false for anything else (then the general reading below decides).
+bool parse_canonical(std::string_view t, std::int64_t& out) noexcept {
+  if (t.size() != 24 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
+      t[19] != '.' || t[23] != 'Z')
+    return false;
+  bool ok = true;
+  const auto num = [&](std::size_t at, int n) {
+    std::int64_t v = 0;
+    for (int k = 0; k < n; ++k) {
+      const auto d = static_cast<unsigned>(t[at + static_cast<std::size_t>(k)] - '0');
+      ok &= d <= 9;
+      v = v * 10 + static_cast<std::int64_t>(d);
+    }
+    return v;
+  };
+  const std::int64_t year = num(0, 4), month = num(5, 2), day = num(8, 2), hour = num(11, 2), minute = num(14, 2),
+                     second = num(17, 2), millis = num(20, 3);
+  if (!ok || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return false;
+  std::int64_t days = 0;
+  if (!day_number(year, static_cast<unsigned>(month), static_cast<unsigned>(day), days)) return false;
+  out = days * ms_per_day + hour * 3'600'000 + minute * 60'000 + second * 1000 + millis;
+  return true;
+}
+
 // Parses `text` into milliseconds since the epoch; false when it is not a valid date.
 bool parse_millis(std::string_view text, std::int64_t& out) noexcept {
+  if (parse_canonical(text, out)) return true;
   cursor c{text};
   std::int64_t year = 0;
   if (c.peek() == '+' || c.peek() == '-') {
@@ -131,7 +213,8 @@ bool parse_millis(std::string_view text, std::int64_t& out) noexcept {
   std::int64_t month = 0, day = 0;
   if (!c.eat('-') || !c.digits(2, month) || !c.eat('-') || !c.digits(2, day)) return false;
   if (month < 1 || month > 12 || day < 1 || day > 31) return false;
-  if (!valid_date(year, static_cast<unsigned>(month), static_cast<unsigned>(day))) return false;
+  std::int64_t days = 0;
+  if (!day_number(year, static_cast<unsigned>(month), static_cast<unsigned>(day), days)) return false;
 
   std::int64_t hour = 0, minute = 0, second = 0, millis = 0, offset_minutes = 0;
   if (!c.done()) {
@@ -176,7 +259,6 @@ bool parse_millis(std::string_view text, std::int64_t& out) noexcept {
     if (minute > 59 || second > 59) return false;
     if (hour > 24 || (hour == 24 && (minute != 0 || second != 0 || !fraction_zero))) return false;
   }
-  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const std::int64_t ms = days * ms_per_day + hour * 3'600'000 + minute * 60'000 + second * 1000 +
                           millis - offset_minutes * 60'000;
   if (ms > max_js_ms || ms < -max_js_ms) return false;
@@ -197,20 +279,7 @@ std::size_t format_timestamp_to(char* buf, timestamp t) noexcept {
     in_day += ms_per_day;
     --days;
   }
-  const civil d = civil_from_days(days);
-  char* p = buf;
-  if (d.year >= 0 && d.year <= 9999) {
-    p = put_fixed<4>(p, static_cast<std::uint64_t>(d.year));
-  } else {
-    *p++ = d.year < 0 ? '-' : '+';
-    const std::uint64_t magnitude = d.year < 0 ? 0 - static_cast<std::uint64_t>(d.year) : static_cast<std::uint64_t>(d.year);
-    p = put_digits(p, magnitude, 6);
-  }
-  *p++ = '-';
-  p = put_fixed<2>(p, d.month);
-  *p++ = '-';
-  p = put_fixed<2>(p, d.day);
-  *p++ = 'T';
+  char* p = put_day(buf, days);
   p = put_fixed<2>(p, static_cast<std::uint64_t>(in_day / 3'600'000));
   *p++ = ':';
   p = put_fixed<2>(p, static_cast<std::uint64_t>(in_day / 60'000 % 60));

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 using namespace neolith;
 namespace json = boost::json;
@@ -192,6 +193,40 @@ BOOST_AUTO_TEST_CASE(format_and_parse_round_trip) {
       BOOST_TEST_REQUIRE(parsed_ms(format_timestamp(ms(v))) == v);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(dates_interleaved_read_and_write_the_same) {
+  // Each thread keeps the last day it read and wrote: interleaving days, times of one day and
+  // invalid dates never returns a stale answer.
+  const char* texts[] = {"2026-11-29T08:47:57.123Z", "2026-11-29T23:59:59.999Z", "2026-11-30T00:00:00.000Z",
+                         "1969-12-31T23:59:59.999Z", "2026-11-29T00:00:00.001Z", "+010000-01-01T00:00:00.000Z",
+                         "2026-11-29T08:47:57.123Z", "-000001-12-31T23:59:59.999Z", "2026-11-30T12:00:00.000Z"};
+  std::vector<std::int64_t> values;
+  for (const char* t : texts) values.push_back(parsed_ms(t));
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < std::size(texts); ++i) {
+      BOOST_TEST(format_timestamp(ms(values[i])) == texts[i]);
+      BOOST_TEST(parsed_ms(texts[(i + 3) % std::size(texts)]) == values[(i + 3) % std::size(texts)]);
+    }
+  }
+  BOOST_TEST(!parse_timestamp("2026-02-30").has_value());
+  BOOST_TEST(!parse_timestamp("2026-02-30T10:00Z").has_value());  // the same invalid day again
+  BOOST_TEST(parse_timestamp("2026-02-28T10:00Z").has_value());
+  BOOST_TEST(!parse_timestamp("2026-02-29").has_value());
+  BOOST_TEST(parse_timestamp("2024-02-29").has_value());
+  BOOST_TEST(!parse_timestamp("2026-02-30").has_value());
+  // The canonical form has a one-pass reading; its edges fall back to, or agree with, the rest.
+  BOOST_TEST(!parse_timestamp("2026-02-30T10:00:00.000Z").has_value());
+  BOOST_TEST(parsed_ms("2026-11-29T24:00:00.000Z") == parsed_ms("2026-11-30"));
+  BOOST_TEST(!parse_timestamp("2026-11-29T24:00:00.001Z").has_value());
+  BOOST_TEST(!parse_timestamp("2026-11-29T08:60:00.000Z").has_value());
+  BOOST_TEST(!parse_timestamp("2026-11-29T08:47:60.000Z").has_value());
+  BOOST_TEST(!parse_timestamp("2026-11-29T08:47:57.12aZ").has_value());
+  BOOST_TEST(!parse_timestamp("2026-11-29T08:47:57.123z ").has_value());
+  BOOST_TEST(!parse_timestamp("2026-00-29T08:47:57.123Z").has_value());
+  BOOST_TEST(!parse_timestamp("2026-11-29T08:47:57-123Z").has_value());
+  BOOST_TEST(parsed_ms("0000-01-01T00:00:00.000Z") == -62167219200000);
+  BOOST_TEST(parsed_ms("9999-12-31T23:59:59.999Z") == 253402300799999);
 }
 
 BOOST_AUTO_TEST_CASE(parse_rejects_invalid_dates) {
