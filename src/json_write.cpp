@@ -86,12 +86,6 @@ void json_writer::escaped_key(std::string_view k) {
   after_key_ = true;
 }
 
-void json_writer::key(json_key k) {
-  separate();
-  put_quoted(k.view(), ':');  // checked at compile time: nothing to escape
-  after_key_ = true;
-}
-
 void json_writer::string(std::string_view s) {
   separate();
   put_string(s, '\0');
