@@ -112,10 +112,10 @@ std::vector<std::shared_ptr<detail::daemon_connection>> daemon_server::impl::con
   return out;
 }
 
-std::size_t daemon_server::impl::broadcast(const std::shared_ptr<const std::string>& text) {
+void daemon_server::impl::broadcast(const std::shared_ptr<const std::string>& text, std::atomic<std::uint64_t>& sent) {
   auto cs = connections();
+  sent.fetch_add(cs.size());
   for (auto& c : cs) c->push(text);
-  return cs.size();
 }
 
 asio::awaitable<void> daemon_server::impl::accept_loop(std::shared_ptr<impl> self) {
@@ -145,8 +145,7 @@ asio::awaitable<void> daemon_server::impl::heartbeat_loop(std::shared_ptr<impl> 
     auto [ec] = co_await heartbeat_timer.async_wait(use_tuple);
     if (ec || stopping.load()) break;
     auto text = std::make_shared<const std::string>(core->heartbeat_text());
-    const std::size_t n = broadcast(text);
-    core->counters().heartbeats_sent.fetch_add(n);
+    broadcast(text, core->counters().heartbeats_sent);
   }
 }
 
@@ -251,8 +250,7 @@ result<tcp::endpoint> daemon_server::start() {
     if (!self) return;
     std::string text = self->core->session_updated_text(changed);
     if (text.empty()) return;
-    const std::size_t n = self->broadcast(std::make_shared<const std::string>(std::move(text)));
-    self->core->counters().session_updates_sent.fetch_add(n);
+    self->broadcast(std::make_shared<const std::string>(std::move(text)), self->core->counters().session_updates_sent);
   });
 
   auto self = impl_;

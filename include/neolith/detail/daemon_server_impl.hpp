@@ -77,8 +77,9 @@ struct daemon_server::impl : std::enable_shared_from_this<daemon_server::impl> {
   void add_connection(const std::shared_ptr<detail::daemon_connection>& c);
   void remove_connection(detail::daemon_connection* c);
   std::vector<std::shared_ptr<detail::daemon_connection>> connections() const;
-  /// Queues `text` on every upgraded connection; returns how many got it.
-  std::size_t broadcast(const std::shared_ptr<const std::string>& text);
+  /// Queues `text` on every upgraded connection; adds their number to `sent` first, so that a client
+  /// that got the frame never sees a statistic that has not counted it yet.
+  void broadcast(const std::shared_ptr<const std::string>& text, std::atomic<std::uint64_t>& sent);
 
   boost::asio::awaitable<void> accept_loop(std::shared_ptr<impl> self);
   boost::asio::awaitable<void> heartbeat_loop(std::shared_ptr<impl> self);
