@@ -186,8 +186,25 @@ void node_impl::request(message req, std::chrono::milliseconds timeout, asio::an
   auto call = std::allocate_shared<call_state>(asio::recycling_allocator<call_state>(), std::move(caller),
                                                std::move(handler));
   if (slot.is_connected()) slot.template emplace<cancel_request>(cancel_request{weak_from_this(), call});
+  // Made on the strand (a caller resumed inline by an answer, asking again): submitted now,
+  // without a hop through the strand's queue, unless a loop over the table is completing
+  // requests, a submission is already under way, or requests posted earlier wait (their order
+  // comes first). Completions from this path are posted, never run inside the caller's
+  // initiating function.
+  if (running_in_light_strand(strand) && !submitting_inline && walking == 0 &&
+      posted_pending.load(std::memory_order_acquire) == 0) {
+    submitting_inline = true;
+    struct reset {
+      bool& flag;
+      ~reset() { flag = false; }
+    } const r{submitting_inline};
+    submit(std::move(req), timeout, std::move(call));
+    return;
+  }
   requests_posted.fetch_add(1, std::memory_order_relaxed);
+  posted_pending.fetch_add(1, std::memory_order_acq_rel);
   asio::post(strand, [self = shared_from_this(), r = std::move(req), timeout, call]() mutable {
+    self->posted_pending.fetch_sub(1, std::memory_order_acq_rel);
     self->submit(std::move(r), timeout, std::move(call));
   });
 }
@@ -195,7 +212,7 @@ void node_impl::request(message req, std::chrono::milliseconds timeout, asio::an
 void node_impl::submit(message req, std::chrono::milliseconds timeout, call_ptr call) {
   auto fail = [&](error_info e) {
     call->done = true;
-    deliver(*call, result<message>(std::move(e)));
+    finish(call, result<message>(std::move(e)));
   };
   if (call->done) return;
   const int kind = expected_answer(type_of(req));
@@ -250,10 +267,14 @@ void node_impl::cancel(const call_ptr& call) {
 void node_impl::complete(request_handle h, result<message> r) {
   auto c = table.release(h);
   if (!c || !*c) return;
-  call_state& call = **c;
-  if (call.done) return;
-  call.done = true;
-  deliver(call, std::move(r));
+  if ((*c)->done) return;
+  (*c)->done = true;
+  finish(std::move(*c), std::move(r));
+}
+
+void node_impl::finish(call_ptr call, result<message> r) {
+  if (!submitting_inline) return deliver(*call, std::move(r));
+  asio::post(strand, [call = std::move(call), r = std::move(r)]() mutable { deliver(*call, std::move(r)); });
 }
 
 void node_impl::arm_deadline_timer() {
@@ -270,7 +291,20 @@ void node_impl::arm_deadline_timer() {
   });
 }
 
+namespace {
+// Marks a loop over the table that completes requests: requests their callers make meanwhile
+// go through the strand's queue, not into the table under the loop.
+struct table_walk {
+  int& depth;
+  explicit table_walk(int& d) : depth(d) { ++depth; }
+  ~table_walk() { --depth; }
+  table_walk(const table_walk&) = delete;
+  table_walk& operator=(const table_walk&) = delete;
+};
+}  // namespace
+
 void node_impl::on_deadline() {
+  const table_walk walk(walking);
   for (const auto h : table.expired(steady::now())) {
     stats.timeouts.fetch_add(1, std::memory_order_relaxed);
     complete(h, error_info(error::timeout, "the request's deadline passed"));
@@ -279,7 +313,10 @@ void node_impl::on_deadline() {
 }
 
 void node_impl::fail_all(const error_info& e) {
-  for (const auto h : table.all()) complete(h, e);
+  {
+    const table_walk walk(walking);
+    for (const auto h : table.all()) complete(h, e);
+  }
   // Nothing waits any more: the deadline timer must not keep the executor busy.
   ++deadline_generation;
   deadline_armed.reset();

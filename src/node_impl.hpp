@@ -135,6 +135,10 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   /// frame's delivery: when a caller resumed by the frame asked again, the reader lets that
   /// request be submitted before it goes back to the socket (see connection::read_loop).
   std::atomic<std::uint64_t> requests_posted{0};
+  /// Requests posted to the strand and not submitted yet. A request made on the strand (a
+  /// caller resumed inline by its answer asking again) is submitted at once only when none
+  /// waits, so that requests still leave in the order they were made.
+  std::atomic<std::uint64_t> posted_pending{0};
 
   // ----- Entry points (any thread) --------------------------------------------------------
   void request(message req, std::chrono::milliseconds timeout, asio::any_io_executor caller,
@@ -151,6 +155,9 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   void submit(message req, std::chrono::milliseconds timeout, call_ptr call);
   void cancel(const call_ptr& call);
   void complete(request_handle h, result<message> r);
+  /// Completes `call` (done already set): at once, or from the strand's queue when submit()
+  /// runs inside the request's initiating function (a handler is never called from there).
+  void finish(call_ptr call, result<message> r);
   void emit(node_event e);
   void set_state(connection_state s);
   void arm_deadline_timer();
@@ -179,6 +186,8 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   std::vector<std::weak_ptr<subscription_state>> subscriptions;
   std::vector<std::pair<std::uint64_t, std::function<void(const node_event&)>>> listeners;
   std::uint64_t next_listener_id = 1;
+  bool submitting_inline = false;  // submit() runs inside a request's initiating function
+  int walking = 0;                 // a loop over the table completes requests (fail_all, on_deadline)
 
  private:
   mutable std::mutex info_mutex_;

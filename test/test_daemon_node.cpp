@@ -393,6 +393,68 @@ BOOST_AUTO_TEST_CASE(typed_calls_keep_the_callers_cancellation) {
   BOOST_TEST(e.node.statistics().cancelled == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_request_made_by_an_answer_s_handler_goes_out_without_a_strand_hop) {
+  // A handler resumed by its answer (inline, on the node's strand) that asks again: the request
+  // is submitted at once. A chain of 2,000 requests, each made by the previous one's handler,
+  // all answered, in order, on a bounded stack (ASan would see an overflow).
+  env e;
+  e.connect();
+  const auto before = e.node.statistics();
+  constexpr int chain = 2000;
+  int answered = 0;
+  bool failed = false;
+  std::function<void(result<msg::health_response>)> next;
+  next = [&](result<msg::health_response> r) {
+    if (!r) {
+      failed = true;
+      return;
+    }
+    if (++answered < chain) e.node.async_call<msg::health_response>(msg::get_health{}, 5000ms, next);
+  };
+  e.node.async_call<msg::health_response>(msg::get_health{}, 5000ms, next);
+  BOOST_TEST_REQUIRE(run_until(e.ioc, [&] { return answered == chain || failed; }, 20s));
+  BOOST_TEST(!failed);
+  BOOST_TEST(e.node.statistics().frames_sent - before.frames_sent == static_cast<std::uint64_t>(chain));
+  BOOST_TEST(e.node.statistics().answered - before.answered == static_cast<std::uint64_t>(chain));
+}
+
+BOOST_AUTO_TEST_CASE(a_request_failing_at_once_never_completes_inside_its_initiation) {
+  // Asio's rule: a handler is never called from within the initiating function. A request made
+  // on the node's strand that fails at once (not a request; the node disconnected) completes
+  // later, and a chain of such failures does not recurse.
+  env e;
+  e.connect();
+  bool inside = false;
+  bool called_inside = false;
+  int failures = 0;
+  std::optional<result<message>> first;
+  e.node.async_request(msg::get_health{}, 5000ms, [&](result<message> r) {
+    first = std::move(r);
+    // Running on the node's strand (resumed by the answer): a non-request fails at once.
+    inside = true;
+    e.node.async_request(msg::heartbeat_ack{}, 5000ms, [&](result<message> bad) {
+      called_inside = called_inside || inside;
+      BOOST_TEST(bad.error() == error::invalid_argument);
+      ++failures;
+    });
+    inside = false;
+  });
+  BOOST_TEST_REQUIRE(run_until(e.ioc, [&] { return failures == 1; }, 5s));
+  BOOST_TEST(first->has_value());
+  BOOST_TEST(!called_inside);
+
+  // Disconnected: 5,000 requests, each made by the previous one's failure.
+  BOOST_TEST_REQUIRE(run(e.ioc, e.node.disconnect()).has_value());
+  int chained = 0;
+  std::function<void(result<message>)> again;
+  again = [&](result<message> r) {
+    BOOST_TEST_REQUIRE(!r.has_value());
+    if (++chained < 5000) e.node.async_request(msg::get_health{}, 5000ms, again);
+  };
+  e.node.async_request(msg::get_health{}, 5000ms, again);
+  BOOST_TEST(run_until(e.ioc, [&] { return chained == 5000; }, 10s));
+}
+
 BOOST_AUTO_TEST_CASE(requests_made_at_once_leave_in_few_socket_writes) {
   // 100 requests made in one go: the first leaves at once (a lone request pays no delay), the
   // 99 made while that write was in flight leave together in the next one.

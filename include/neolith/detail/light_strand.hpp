@@ -30,6 +30,18 @@ inline boost::asio::any_io_executor make_light_strand(const boost::asio::any_io_
   return asio::make_strand(ex);
 }
 
+/// True when the caller runs inside `s`, a strand made by make_light_strand (false for any other
+/// executor).
+inline bool running_in_light_strand(const boost::asio::any_io_executor& s) noexcept {
+  namespace asio = boost::asio;
+  using plain = asio::io_context::executor_type;
+  using tracked = std::decay_t<decltype(asio::require(std::declval<plain>(), asio::execution::outstanding_work.tracked))>;
+  if (const auto* e = s.target<asio::strand<plain>>()) return e->running_in_this_thread();
+  if (const auto* e = s.target<asio::strand<tracked>>()) return e->running_in_this_thread();
+  if (const auto* e = s.target<asio::strand<asio::any_io_executor>>()) return e->running_in_this_thread();
+  return false;
+}
+
 }  // namespace neolith::detail
 
 #endif  // NEOLITH_DETAIL_LIGHT_STRAND_HPP
