@@ -35,6 +35,7 @@ connection::connection(node_impl& node, asio::any_io_executor ex)
 
 void connection::close(error_info reason) {
   if (!reason_) reason_ = std::move(reason);
+  if (resolver_) resolver_->cancel();  // open() still resolving
   boost::system::error_code ignored;
   beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ignored);
   beast::get_lowest_layer(ws_).close(ignored);
@@ -146,14 +147,18 @@ asio::awaitable<result<void>> connection::open() {
   heartbeat_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (ec || !self->opening_) return;
     self->open_timed_out_ = true;
+    if (self->resolver_) self->resolver_->cancel();
     boost::system::error_code ignored;
     beast::get_lowest_layer(self->ws_).close(ignored);  // the TCP socket, under TLS or not
   });
 
   tcp::resolver resolver(co_await asio::this_coro::executor);
+  resolver_ = &resolver;  // the watchdog cancels it
   auto [rec, endpoints] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port),
                                                           asio::as_tuple(asio::use_awaitable));
+  resolver_ = nullptr;
   if (reason_) co_return *reason_;
+  if (open_timed_out_) co_return error_info(error::connect_timeout, "resolving " + ep.host + " timed out");
   if (rec) co_return io_error(error::connect_failed, ("cannot resolve " + ep.host).c_str(), rec);
 
   auto [cec, connected] =

@@ -237,6 +237,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool write_waiting_ = false;  // above the write limit: waiting for the socket to drain
   bool opening_ = false;         // open() runs: the heartbeat timer is its watchdog
   bool open_timed_out_ = false;  // the watchdog fired: the socket was closed under open()
+  asio::ip::tcp::resolver* resolver_ = nullptr;  // open()'s, while it resolves
   std::optional<error_info> reason_;
   liveness_monitor<steady> liveness_;
 };
