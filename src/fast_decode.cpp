@@ -555,55 +555,53 @@ class scanner {
   bool object(int depth) {
     if (depth == max_depth || !h_.on_object_begin(ec_)) return false;
     ++p_;  // {
-    std::size_t n = 0;
-    skip_ws();
-    if (p_ != end_ && *p_ == '}') {
-      ++p_;
-      return h_.on_object_end(0, ec_);
-    }
-    for (;;) {
+    if (closes_at_once('}')) return h_.on_object_end(0, ec_);
+    for (std::size_t n = 1;; ++n) {
       skip_ws();
       std::string_view key;
       if (p_ == end_ || *p_ != '"' || !string(key) || !h_.on_key(sv(key), key.size(), ec_)) return false;
       if (!eat(':')) return false;
       skip_ws();
       if (!value(depth + 1)) return false;
-      ++n;
-      skip_ws();
-      if (p_ == end_) return false;
-      if (*p_ == ',') {
-        ++p_;
-        continue;
+      switch (after_element('}')) {
+        case next: continue;
+        case closed: return h_.on_object_end(n, ec_);
+        case invalid: return false;
       }
-      if (*p_ != '}') return false;
-      ++p_;
-      return h_.on_object_end(n, ec_);
     }
   }
 
   bool array(int depth) {
     if (depth == max_depth || !h_.on_array_begin(ec_)) return false;
     ++p_;  // [
-    std::size_t n = 0;
-    skip_ws();
-    if (p_ != end_ && *p_ == ']') {
-      ++p_;
-      return h_.on_array_end(0, ec_);
-    }
-    for (;;) {
+    if (closes_at_once(']')) return h_.on_array_end(0, ec_);
+    for (std::size_t n = 1;; ++n) {
       skip_ws();
       if (!value(depth + 1)) return false;
-      ++n;
-      skip_ws();
-      if (p_ == end_) return false;
-      if (*p_ == ',') {
-        ++p_;
-        continue;
+      switch (after_element(']')) {
+        case next: continue;
+        case closed: return h_.on_array_end(n, ec_);
+        case invalid: return false;
       }
-      if (*p_ != ']') return false;
-      ++p_;
-      return h_.on_array_end(n, ec_);
     }
+  }
+
+  // An empty container: its closing character right after the opening one (consumed).
+  bool closes_at_once(char close) noexcept {
+    skip_ws();
+    if (p_ == end_ || *p_ != close) return false;
+    ++p_;
+    return true;
+  }
+
+  // After a container's element: a comma (another element comes) or its closing character.
+  enum element_end { next, closed, invalid };
+  element_end after_element(char close) noexcept {
+    skip_ws();
+    if (p_ == end_) return invalid;
+    const char c = *p_++;
+    if (c == ',') return next;
+    return c == close ? closed : invalid;
   }
 
   // A string (at the opening quote): its content, checked as UTF-8; a string with escapes is
