@@ -59,6 +59,43 @@ BOOST_AUTO_TEST_CASE(over_another_executor_it_is_a_strand_of_that_executor) {
   BOOST_TEST(ran.load());
 }
 
+BOOST_AUTO_TEST_CASE(it_tells_whether_the_caller_runs_inside_it) {
+  // The client submits a request in place only from inside its strand: true inside a handler
+  // of that strand (each kind the strand can be), false outside, in another strand, or for an
+  // executor that is no light strand.
+  asio::io_context ioc;
+  asio::thread_pool pool(1);
+  const auto plain = make_light_strand(asio::any_io_executor(ioc.get_executor()));
+  const auto tracked =
+      make_light_strand(asio::any_io_executor(asio::require(ioc.get_executor(), asio::execution::outstanding_work.tracked)));
+  const auto other = make_light_strand(asio::any_io_executor(ioc.get_executor()));
+  const auto pooled = make_light_strand(asio::any_io_executor(pool.get_executor()));
+  using neolith::detail::running_in_light_strand;
+  BOOST_TEST(!running_in_light_strand(plain));
+  BOOST_TEST(!running_in_light_strand(asio::any_io_executor(ioc.get_executor())));
+  int checked = 0;
+  asio::post(plain, [&] {
+    BOOST_TEST(running_in_light_strand(plain));
+    BOOST_TEST(!running_in_light_strand(other));
+    BOOST_TEST(!running_in_light_strand(tracked));
+    BOOST_TEST(!running_in_light_strand(asio::any_io_executor(ioc.get_executor())));  // not a strand
+    ++checked;
+  });
+  asio::post(tracked, [&] {
+    BOOST_TEST(running_in_light_strand(tracked));
+    BOOST_TEST(!running_in_light_strand(plain));
+    ++checked;
+  });
+  // (The tracked strand keeps the io_context busy: run the two handlers, not until idle.)
+  for (int i = 0; i < 2; ++i) ioc.run_one_for(std::chrono::seconds(5));
+  std::atomic<bool> in_pool{false};
+  asio::post(pooled, [&] { in_pool = running_in_light_strand(pooled); });
+  pool.join();
+  BOOST_TEST(checked == 2);
+  BOOST_TEST(in_pool.load());
+  BOOST_TEST(!running_in_light_strand(pooled));
+}
+
 BOOST_AUTO_TEST_CASE(handlers_never_run_concurrently_and_keep_their_order) {
   // Four threads run the io_context; 4 x 2,000 handlers posted through one light strand touch
   // unsynchronized state: a strand that let two run at once would lose increments (and TSan

@@ -19,12 +19,17 @@
 
 namespace neolith::detail {
 
+/// The io_context's executor types a light strand is made over.
+using plain_io_executor = boost::asio::io_context::executor_type;
+using tracked_io_executor = std::decay_t<decltype(boost::asio::require(
+    std::declval<plain_io_executor>(), boost::asio::execution::outstanding_work.tracked))>;
+
 /// A new strand over `ex`: over its concrete type when `ex` is an io_context executor (with or
 /// without outstanding work tracking), else over `ex` itself.
 inline boost::asio::any_io_executor make_light_strand(const boost::asio::any_io_executor& ex) {
   namespace asio = boost::asio;
-  using plain = asio::io_context::executor_type;
-  using tracked = std::decay_t<decltype(asio::require(std::declval<plain>(), asio::execution::outstanding_work.tracked))>;
+  using plain = plain_io_executor;
+  using tracked = tracked_io_executor;
   if (const auto* e = ex.target<plain>()) return asio::make_strand(*e);
   if (const auto* e = ex.target<tracked>()) return asio::make_strand(*e);
   return asio::make_strand(ex);
@@ -34,8 +39,8 @@ inline boost::asio::any_io_executor make_light_strand(const boost::asio::any_io_
 /// executor).
 inline bool running_in_light_strand(const boost::asio::any_io_executor& s) noexcept {
   namespace asio = boost::asio;
-  using plain = asio::io_context::executor_type;
-  using tracked = std::decay_t<decltype(asio::require(std::declval<plain>(), asio::execution::outstanding_work.tracked))>;
+  using plain = plain_io_executor;
+  using tracked = tracked_io_executor;
   if (const auto* e = s.target<asio::strand<plain>>()) return e->running_in_this_thread();
   if (const auto* e = s.target<asio::strand<tracked>>()) return e->running_in_this_thread();
   if (const auto* e = s.target<asio::strand<asio::any_io_executor>>()) return e->running_in_this_thread();
