@@ -129,15 +129,9 @@ void machine_sampler::sample() {
   if (m) memory_ = *m;
 }
 
-double machine_sampler::cpu_usage() const {
-  std::lock_guard lock(mu_);
-  return cpu_;
-}
+double machine_sampler::cpu_usage() const { return cpu_.load(std::memory_order_relaxed); }
 
-double machine_sampler::memory_usage() const {
-  std::lock_guard lock(mu_);
-  return memory_;
-}
+double machine_sampler::memory_usage() const { return memory_.load(std::memory_order_relaxed); }
 
 void response_times::record(std::chrono::steady_clock::duration d) {
   const double ms = std::chrono::duration<double, std::milli>(d).count();
@@ -147,13 +141,10 @@ void response_times::record(std::chrono::steady_clock::duration d) {
   ring_[next_] = ms;
   sum_ += ms;
   next_ = (next_ + 1) % window;
+  // Floating-point drift of the running sum is harmless: clamped at 0.
+  mean_.store(std::max(0.0, sum_ / static_cast<double>(count_)), std::memory_order_relaxed);
 }
 
-double response_times::mean_ms() const {
-  std::lock_guard lock(mu_);
-  if (count_ == 0) return 0;
-  // Recompute occasionally drifting sums are harmless: clamp at 0.
-  return std::max(0.0, sum_ / static_cast<double>(count_));
-}
+double response_times::mean_ms() const { return mean_.load(std::memory_order_relaxed); }
 
 }  // namespace neolith::detail

@@ -13,8 +13,10 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 using namespace neolith;
 using namespace neolith::detail;
@@ -130,6 +132,41 @@ BOOST_AUTO_TEST_CASE(health_status_thresholds) {
   BOOST_TEST(rt.mean_ms() == 3.0);
   for (int i = 0; i < 1000; ++i) rt.record(milliseconds(1));  // only the recent ones count
   BOOST_TEST(rt.mean_ms() == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(response_times_are_read_without_a_lock_while_recorded) {
+  // get_health reads the mean on any io thread while answers record theirs on others: the
+  // reads never block and never see a torn or impossible value (TSan checks the rest).
+  response_times rt;
+  std::atomic<bool> bad{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 3; ++w) {
+    writers.emplace_back([&rt] {
+      for (int i = 0; i < 20000; ++i) rt.record(milliseconds(1 + i % 3));  // 1, 2 or 3 ms
+    });
+  }
+  std::thread reader([&] {
+    for (int i = 0; i < 20000; ++i) {
+      const double m = rt.mean_ms();
+      if (m != 0.0 && (m < 1.0 || m > 3.0)) bad = true;
+    }
+  });
+  for (auto& t : writers) t.join();
+  reader.join();
+  BOOST_TEST(!bad.load());
+  BOOST_TEST(rt.mean_ms() >= 1.0);
+  BOOST_TEST(rt.mean_ms() <= 3.0);
+
+  machine_sampler s;
+  std::thread sampler([&s] {
+    for (int i = 0; i < 20; ++i) s.sample();
+  });
+  for (int i = 0; i < 20000; ++i) {
+    const double c = s.cpu_usage(), m = s.memory_usage();
+    if (c < 0.0 || c > 100.0 || m < 0.0 || m > 100.0) bad = true;
+  }
+  sampler.join();
+  BOOST_TEST(!bad.load());
 }
 
 BOOST_AUTO_TEST_CASE(idempotency_window_bounds) {

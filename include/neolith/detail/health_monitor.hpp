@@ -8,6 +8,7 @@
 #include <neolith/types.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -43,10 +44,10 @@ class machine_sampler {
   double memory_usage() const;
 
  private:
-  mutable std::mutex mu_;
+  std::mutex mu_;  // sample() against sample(); the figures are read without it
   std::optional<cpu_times> last_;
-  double cpu_ = 0;
-  double memory_ = 0;
+  std::atomic<double> cpu_{0};     // every get_health reads them: no lock on that path
+  std::atomic<double> memory_{0};
 };
 
 /// The mean of the most recent response times (thread-safe).
@@ -58,11 +59,12 @@ class response_times {
 
  private:
   static constexpr std::size_t window = 256;
-  mutable std::mutex mu_;
+  std::mutex mu_;  // record() against record()
   std::array<double, window> ring_{};
   std::size_t count_ = 0;
   std::size_t next_ = 0;
   double sum_ = 0;
+  std::atomic<double> mean_{0};  // kept by record(): every get_health reads it, no lock
 };
 
 }  // namespace neolith::detail
