@@ -612,13 +612,75 @@ class benchmark {
   }
 
   // --- One-in-flight round trips ---
+  // Ours and the two floors are measured in alternating batches (ten rounds of a tenth of the
+  // samples each), so that the machine's drift over the run hits them alike: on these virtual
+  // machines a floor measured a minute apart from ours moved by 40% on a noisy day, and the
+  // ratio with it.
+  struct rtt_acc {
+    std::vector<std::int64_t> ns;
+    std::uint64_t allocations = 0, failures = 0, requests = 0;
+    double client_ns = 0, server_ns = 0;  // CPU time over the batches
+    void add_cpu(const cpu_meter& m, std::uint64_t n) {
+      const auto [c, sv] = m.per_request(n);
+      client_ns += c * 1000.0 * static_cast<double>(n);
+      server_ns += sv * 1000.0 * static_cast<double>(n);
+      requests += n;
+    }
+    latency_row row(const std::string& placement, const std::string& target, request_kind kind,
+                    const std::string& scenario, std::size_t samples) {
+      const auto per = [this](double ns) { return requests ? ns / 1000.0 / static_cast<double>(requests) : 0.0; };
+      return latency_row{placement, target, name_of(kind), scenario, summarize(ns),
+                         static_cast<double>(allocations) / static_cast<double>(samples), per(client_ns), per(server_ns)};
+    }
+  };
+
   void latency(const placement& p) {
-    print_latency_header("round trips (" + p.name + ")");
+    constexpr std::size_t rounds = 10;
+    const std::size_t batch = std::max<std::size_t>(set_.samples / rounds, 1);
+    const std::size_t batch_warmup = std::max<std::size_t>(set_.warmup / rounds, 1);
+    print_latency_header("round trips, neolith and the floors interleaved in " + std::to_string(rounds) + " rounds (" +
+                         p.name + ")");
+    std::vector<std::int64_t> part;
     for (auto kind : set_.kinds) {
-      measure_ours_rtt(p.name, "neolith", kind, node_, probe_.session_id, "baseline");
-      if (!set_.floors) continue;
-      measure_floor_rtt(p.name, "echo_floor", kind, echo_ws_);
-      measure_floor_rtt(p.name, "responder_floor", kind, responder_ws_);
+      rtt_acc ours, echo, responder;
+      const auto before = node_.statistics();
+      for (std::size_t round = 0; round < rounds; ++round) {
+        {
+          run_counts rc;
+          const cpu_meter cpu{pid_for_port(node_.endpoint().port)};
+          run_phase(ioc_, ours_rtt(node_, kind, probe_.session_id, batch_warmup, batch, part, rc), 600s,
+                    std::string("round trips of ") + name_of(kind));
+          ours.add_cpu(cpu, batch_warmup + batch);
+          ours.allocations += rc.allocations;
+          ours.failures += rc.failures;
+          ours.ns.insert(ours.ns.end(), part.begin(), part.end());
+        }
+        if (!set_.floors) continue;
+        for (auto [ws, acc, name] : {std::tuple{&echo_ws_, &echo, "echo_floor"}, std::tuple{&responder_ws_, &responder, "responder_floor"}}) {
+          run_counts rc;
+          const cpu_meter cpu{pid_for_port(beast::get_lowest_layer(*ws).socket().remote_endpoint().port())};
+          run_phase(ioc_, floor_rtt_phase(*ws, floor_prefix(kind, probe_.session_id), batch_warmup, batch, part, rc), 600s,
+                    std::string(name) + " round trips");
+          acc->add_cpu(cpu, batch_warmup + batch);
+          acc->allocations += rc.allocations;
+          acc->ns.insert(acc->ns.end(), part.begin(), part.end());
+        }
+      }
+      const auto answered = node_.statistics().answered - before.answered;
+      if (ours.failures != 0 || answered != rounds * (batch_warmup + batch)) {
+        res_.failed = true;
+        res_.notes.push_back(std::string(name_of(kind)) + " (baseline): " + std::to_string(ours.failures) +
+                             " requests failed; " + std::to_string(answered) + " answered");
+      }
+      std::vector<latency_row> rows{ours.row(p.name, "neolith", kind, "baseline", batch * rounds)};
+      if (set_.floors) {
+        rows.push_back(echo.row(p.name, "echo_floor", kind, "baseline", batch * rounds));
+        rows.push_back(responder.row(p.name, "responder_floor", kind, "baseline", batch * rounds));
+      }
+      for (auto& r : rows) {
+        print_latency(r);
+        res_.latency.push_back(std::move(r));
+      }
     }
   }
 
@@ -639,19 +701,6 @@ class benchmark {
                            " requests failed; " + std::to_string(answered) + " answered");
     }
     latency_row r{placement, target, name_of(kind), scenario, summarize(ns),
-                  static_cast<double>(rc.allocations) / static_cast<double>(set_.samples), ccpu, scpu};
-    print_latency(r);
-    res_.latency.push_back(std::move(r));
-  }
-
-  void measure_floor_rtt(const std::string& placement, const std::string& target, request_kind kind, floor_ws& ws) {
-    std::vector<std::int64_t> ns;
-    run_counts rc;
-    const cpu_meter cpu{pid_for_port(beast::get_lowest_layer(ws).socket().remote_endpoint().port())};
-    run_phase(ioc_, floor_rtt_phase(ws, floor_prefix(kind, probe_.session_id), set_.warmup, set_.samples, ns, rc),
-              600s, target + " round trips");
-    const auto [ccpu, scpu] = cpu.per_request(set_.warmup + set_.samples);
-    latency_row r{placement, target, name_of(kind), "baseline", summarize(ns),
                   static_cast<double>(rc.allocations) / static_cast<double>(set_.samples), ccpu, scpu};
     print_latency(r);
     res_.latency.push_back(std::move(r));
