@@ -8,13 +8,13 @@
 // parses with Boost.JSON.
 #include <neolith/detail/fast_decode.hpp>
 #include <neolith/detail/json_read.hpp>
+#include <neolith/detail/json_text.hpp>
 #include <neolith/json.hpp>
 
 #include <boost/json/string_view.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <array>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -496,20 +496,9 @@ class fast_handler {
 // ----- The scanner -------------------------------------------------------------------------
 // A strict JSON (RFC 8259) reader of one text, driving the handler as Boost.JSON's parser
 // would. It reads what our peers write at a few instructions per byte, and leaves the rare
-// rest to the general path: a string with an escape, a number that is not a plain int64 or a
+// rest to the general path: a lone surrogate escape, a number that is not a plain int64 or a
 // decimal/exponent form, nesting past the handler's frames. Strings are checked as UTF-8 (the
 // general path rejects ill-formed UTF-8, so a text accepted here must be well-formed).
-
-// Byte classes of a string's content: 0 plain ASCII, 1 a quote/backslash/control (stop), 2 a
-// byte that starts (or continues) a multi-byte UTF-8 sequence.
-constexpr auto string_classes = [] {
-  std::array<std::uint8_t, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = 1;
-  t['"'] = 1;
-  t['\\'] = 1;
-  for (int c = 0x80; c < 0x100; ++c) t[static_cast<std::size_t>(c)] = 2;
-  return t;
-}();
 
 class scanner {
  public:
@@ -611,29 +600,13 @@ class scanner {
     bool escaped = false;
     const char* run = begin;  // the start of the bytes not yet copied into scratch_
     for (;;) {
-      // Eight plain ASCII bytes at a time (no quote, backslash, control or high bit); the
-      // lowest flagged byte of a word is the first special one (a borrow only runs upwards).
-      while (end_ - p_ >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p_, 8);
-        constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-        const std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-        const std::uint64_t stop = (((w - ones * 0x20) & ~w) |  // a byte < 0x20
-                                    ((q - ones) & ~q) |         // a quote
-                                    ((b - ones) & ~b) |         // a backslash
-                                    w) &                        // a byte >= 0x80
-                                   highs;
-        if (stop != 0) {
-          if constexpr (std::endian::native == std::endian::little) p_ += std::countr_zero(stop) >> 3;
-          break;  // (big-endian: the bytes from here one by one)
-        }
-        p_ += 8;
-      }
-      while (p_ != end_ && string_classes[static_cast<unsigned char>(*p_)] == 0) ++p_;
+      p_ += plain_json_prefix(std::string_view(p_, static_cast<std::size_t>(end_ - p_)), true);
       if (p_ == end_) return false;
       const auto c = static_cast<unsigned char>(*p_);
-      if (string_classes[c] == 2) {
-        if (!utf8_sequence()) return false;
+      if (c >= 0x80) {
+        const std::size_t n = utf8_sequence(std::string_view(p_, static_cast<std::size_t>(end_ - p_)));
+        if (n == 0) return false;
+        p_ += n;
         continue;
       }
       if (c == '"') {
@@ -725,34 +698,6 @@ class scanner {
     }
     out = v;
     return true;
-  }
-
-  // One well-formed UTF-8 sequence of two to four bytes (Unicode's table 3-7) at p_.
-  bool utf8_sequence() noexcept {
-    const auto* u = reinterpret_cast<const unsigned char*>(p_);
-    const std::ptrdiff_t left = end_ - p_;
-    const auto cont = [](unsigned char b) { return (b & 0xC0) == 0x80; };
-    const unsigned char b0 = u[0];
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      if (left < 2 || !cont(u[1])) return false;
-      p_ += 2;
-      return true;
-    }
-    if (b0 >= 0xE0 && b0 <= 0xEF) {
-      if (left < 3 || !cont(u[1]) || !cont(u[2])) return false;
-      if (b0 == 0xE0 && u[1] < 0xA0) return false;   // overlong
-      if (b0 == 0xED && u[1] > 0x9F) return false;   // surrogates
-      p_ += 3;
-      return true;
-    }
-    if (b0 >= 0xF0 && b0 <= 0xF4) {
-      if (left < 4 || !cont(u[1]) || !cont(u[2]) || !cont(u[3])) return false;
-      if (b0 == 0xF0 && u[1] < 0x90) return false;   // overlong
-      if (b0 == 0xF4 && u[1] > 0x8F) return false;   // above U+10FFFF
-      p_ += 4;
-      return true;
-    }
-    return false;
   }
 
   bool literal(std::string_view word) {

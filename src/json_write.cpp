@@ -1,5 +1,6 @@
 // json_writer (detail/json_write.hpp): JSON text without a tree.
 #include <neolith/detail/json_read.hpp>
+#include <neolith/detail/json_text.hpp>
 #include <neolith/detail/json_write.hpp>
 #include <neolith/json.hpp>
 
@@ -32,24 +33,6 @@ constexpr std::array<char, 256> escapes = [] {
 // Deeper free-form values than this go through Boost.JSON's serializer as one piece (the
 // writer's comma bits stop at 64 levels).
 constexpr unsigned max_writer_depth = 60;
-
-// The length of the prefix of `s` that needs no escaping: eight bytes at a time (a byte
-// below 0x20, a quote or a backslash stops the word), then byte by byte.
-std::size_t plain_prefix(std::string_view s) noexcept {
-  constexpr std::uint64_t ones = 0x0101010101010101ULL;
-  constexpr std::uint64_t highs = 0x8080808080808080ULL;
-  const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    // Bytes >= 0x80 (UTF-8) must not count as "below 0x20": mask them out of that test.
-    const std::uint64_t below = (w - ones * 0x20) & ~w & highs;
-    if ((below | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0) break;
-  }
-  while (i < s.size() && escapes[static_cast<unsigned char>(s[i])] == 0) ++i;
-  return i;
-}
 
 }  // namespace
 
@@ -104,7 +87,7 @@ void json_writer::put_quoted(std::string_view s, char after) {
 
 // The string in quotes, escaped, then `after` unless it is NUL.
 void json_writer::put_string(std::string_view s, char after) {
-  std::size_t i = plain_prefix(s);
+  std::size_t i = plain_json_prefix(s, false);
   if (i == s.size()) return put_quoted(s, after);  // nothing to escape: the common case
   put('"');
   std::size_t run = 0;  // the start of the bytes not copied yet

@@ -1,6 +1,7 @@
 // The protocol codec (protocol.hpp): message names, encode, and the strict, reusable decoder.
 #include <neolith/detail/fast_decode.hpp>
 #include <neolith/detail/json_read.hpp>
+#include <neolith/detail/json_text.hpp>
 #include <neolith/detail/json_write.hpp>
 #include <neolith/json.hpp>
 #include <neolith/protocol.hpp>
@@ -175,29 +176,6 @@ constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_si
 
 error_info fail(error_info e) { return detail::finish_path(std::move(e)); }
 
-// The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, at most
-// U+10FFFF) at the start of `s`, or 0 when it is not one.
-std::size_t utf8_sequence(std::string_view s) noexcept {
-  const auto b = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  const auto cont = [&](std::size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
-    if (c == 0xED && b(1) > 0x9F) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
-    if (c == 0xF4 && b(1) > 0x8F) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
 // Replaces every invalid UTF-8 byte of out[from..] by U+FFFD. Strings given by C++ code may
 // hold any bytes, but a text frame must be UTF-8 (a peer fails the connection with 1007);
 // JSON's structure is ASCII, so the replacement keeps the JSON valid.
@@ -214,7 +192,7 @@ void make_valid_utf8(std::string& out, std::size_t from) {
       ++i;
       continue;
     }
-    const std::size_t n = utf8_sequence(std::string_view(out).substr(i));
+    const std::size_t n = detail::utf8_sequence(std::string_view(out).substr(i));
     if (n == 0) break;
     i += n;
   }
@@ -222,7 +200,7 @@ void make_valid_utf8(std::string& out, std::size_t from) {
   std::string fixed(out, 0, i);
   fixed.reserve(out.size() + 16);
   while (i < out.size()) {
-    const std::size_t n = utf8_sequence(std::string_view(out).substr(i));
+    const std::size_t n = detail::utf8_sequence(std::string_view(out).substr(i));
     if (n == 0) {
       fixed += "\xEF\xBF\xBD";
       ++i;
