@@ -194,15 +194,7 @@ class daemon_node {
   auto async_request(message request, std::chrono::milliseconds timeout, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, void(result<message>)>(
         [this](auto handler, message req, std::chrono::milliseconds t) {
-          // The caller's executor, kept concrete when it is an any_io_executor (coroutines):
-          // completing through it costs no allocation, unlike through the type-erased
-          // handler's any_completion_executor.
-          boost::asio::any_io_executor caller;
-          if constexpr (std::is_same_v<boost::asio::associated_executor_t<decltype(handler)>,
-                                       boost::asio::any_io_executor>)
-            caller = boost::asio::get_associated_executor(handler);
-          initiate_request(std::move(req), t, std::move(caller),
-                           boost::asio::any_completion_handler<void(result<message>)>(std::move(handler)));
+          start_request(std::move(req), t, std::move(handler));
         },
         token, std::move(request), timeout);
   }
@@ -219,15 +211,10 @@ class daemon_node {
                   "async_call takes a request and an answer of the protocol (neolith::msg::...)");
     return boost::asio::async_initiate<CompletionToken, void(result<Answer>)>(
         [this](auto handler, Request req, std::chrono::milliseconds t) {
-          boost::asio::any_io_executor caller;
-          if constexpr (std::is_same_v<boost::asio::associated_executor_t<decltype(handler)>,
-                                       boost::asio::any_io_executor>)
-            caller = boost::asio::get_associated_executor(handler);
-          auto typed = detail::adapt_handler(std::move(handler), [](auto h, result<message> r) {
-            std::move(h)(detail::answer_as<Answer>(std::move(r)));
-          });
-          initiate_request(message(std::move(req)), t, std::move(caller),
-                           boost::asio::any_completion_handler<void(result<message>)>(std::move(typed)));
+          start_request(message(std::move(req)), t,
+                        detail::adapt_handler(std::move(handler), [](auto h, result<message> r) {
+                          std::move(h)(detail::answer_as<Answer>(std::move(r)));
+                        }));
         },
         token, std::move(request), timeout);
   }
@@ -242,6 +229,18 @@ class daemon_node {
   void remove_listener(std::uint64_t id);
 
  private:
+  /// Hands a request and its completion handler (of `void(result<message>)`) to the node. The
+  /// caller's executor is kept concrete when it is an any_io_executor (coroutines): completing
+  /// through it costs no allocation, unlike through the type-erased handler's
+  /// any_completion_executor.
+  template <class Handler>
+  void start_request(message req, std::chrono::milliseconds timeout, Handler handler) {
+    boost::asio::any_io_executor caller;
+    if constexpr (std::is_same_v<boost::asio::associated_executor_t<Handler>, boost::asio::any_io_executor>)
+      caller = boost::asio::get_associated_executor(handler);
+    initiate_request(std::move(req), timeout, std::move(caller),
+                     boost::asio::any_completion_handler<void(result<message>)>(std::move(handler)));
+  }
   void initiate_request(message req, std::chrono::milliseconds timeout, boost::asio::any_io_executor caller,
                         boost::asio::any_completion_handler<void(result<message>)> handler);
 
