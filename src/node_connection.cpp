@@ -275,10 +275,10 @@ asio::awaitable<void> connection::read_loop([[maybe_unused]] std::shared_ptr<con
       node_.stats.invalid_frames.fetch_add(1, std::memory_order_relaxed);
       node_.emit(event::error{error_info(error::invalid_message, "the daemon sent a binary frame; ignored")});
     } else {
-      const auto posted = node_.requests_posted.load(std::memory_order_relaxed);
+      const auto pending = node_.posted_pending.load(std::memory_order_acquire);
       const auto data = read_buf_.cdata();
       node_.on_frame(*this, std::string_view(static_cast<const char*>(data.data()), data.size()));
-      asked_again = node_.requests_posted.load(std::memory_order_relaxed) != posted;
+      asked_again = node_.posted_pending.load(std::memory_order_acquire) > pending;
     }
     read_buf_.consume(read_buf_.size());
     if (reason_) co_return;

@@ -191,17 +191,12 @@ void node_impl::request(message req, std::chrono::milliseconds timeout, asio::an
   // requests, a submission is already under way, or requests posted earlier wait (their order
   // comes first). Completions from this path are posted, never run inside the caller's
   // initiating function.
-  if (running_in_light_strand(strand) && !submitting_inline && walking == 0 &&
+  if (running_in_light_strand(strand) && inline_submits == 0 && walking == 0 &&
       posted_pending.load(std::memory_order_acquire) == 0) {
-    submitting_inline = true;
-    struct reset {
-      bool& flag;
-      ~reset() { flag = false; }
-    } const r{submitting_inline};
+    const scope_count inline_submit(inline_submits);
     submit(std::move(req), timeout, std::move(call));
     return;
   }
-  requests_posted.fetch_add(1, std::memory_order_relaxed);
   posted_pending.fetch_add(1, std::memory_order_acq_rel);
   asio::post(strand, [self = shared_from_this(), r = std::move(req), timeout, call]() mutable {
     self->posted_pending.fetch_sub(1, std::memory_order_acq_rel);
@@ -273,7 +268,7 @@ void node_impl::complete(request_handle h, result<message> r) {
 }
 
 void node_impl::finish(call_ptr call, result<message> r) {
-  if (!submitting_inline) return deliver(*call, std::move(r));
+  if (inline_submits == 0) return deliver(*call, std::move(r));
   asio::post(strand, [call = std::move(call), r = std::move(r)]() mutable { deliver(*call, std::move(r)); });
 }
 
@@ -291,20 +286,10 @@ void node_impl::arm_deadline_timer() {
   });
 }
 
-namespace {
-// Marks a loop over the table that completes requests: requests their callers make meanwhile
-// go through the strand's queue, not into the table under the loop.
-struct table_walk {
-  int& depth;
-  explicit table_walk(int& d) : depth(d) { ++depth; }
-  ~table_walk() { --depth; }
-  table_walk(const table_walk&) = delete;
-  table_walk& operator=(const table_walk&) = delete;
-};
-}  // namespace
-
+// A loop over the table that completes requests counts in `walking`: requests their callers
+// make meanwhile go through the strand's queue, not into the table under the loop.
 void node_impl::on_deadline() {
-  const table_walk walk(walking);
+  const scope_count walk(walking);
   for (const auto h : table.expired(steady::now())) {
     stats.timeouts.fetch_add(1, std::memory_order_relaxed);
     complete(h, error_info(error::timeout, "the request's deadline passed"));
@@ -314,7 +299,7 @@ void node_impl::on_deadline() {
 
 void node_impl::fail_all(const error_info& e) {
   {
-    const table_walk walk(walking);
+    const scope_count walk(walking);
     for (const auto h : table.all()) complete(h, e);
   }
   // Nothing waits any more: the deadline timer must not keep the executor busy.

@@ -63,6 +63,15 @@ void deliver(asio::any_completion_handler<Signature> handler, Value value) {
   deliver_on(ex, std::move(handler), std::move(value));
 }
 
+/// Counts the scope it lives in, in `depth` (strand-only state: no atomics).
+struct scope_count {
+  int& depth;
+  explicit scope_count(int& d) noexcept : depth(d) { ++depth; }
+  ~scope_count() { --depth; }
+  scope_count(const scope_count&) = delete;
+  scope_count& operator=(const scope_count&) = delete;
+};
+
 /// One request as its caller's side sees it: the handler to complete, and (once the strand has
 /// taken the request) its place in the table, so that a cancellation can find it.
 struct call_state {
@@ -131,13 +140,12 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
         unmatched_replies{0}, invalid_frames{0}, connections{0}, connection_losses{0}, heartbeats_sent{0},
         dropped_events{0};
   } stats;
-  /// Requests handed to the strand so far (any thread). The reader compares it around a
-  /// frame's delivery: when a caller resumed by the frame asked again, the reader lets that
-  /// request be submitted before it goes back to the socket (see connection::read_loop).
-  std::atomic<std::uint64_t> requests_posted{0};
-  /// Requests posted to the strand and not submitted yet. A request made on the strand (a
-  /// caller resumed inline by its answer asking again) is submitted at once only when none
-  /// waits, so that requests still leave in the order they were made.
+  /// Requests posted to the strand and not submitted yet (any thread posts; the strand takes
+  /// them off). A request made on the strand (a caller resumed inline by its answer asking
+  /// again) is submitted at once only when none waits, so that requests still leave in the
+  /// order they were made. The reader compares it around a frame's delivery (nothing is taken
+  /// off meanwhile): when a request was posted during the delivery, the reader lets it be
+  /// submitted before it goes back to the socket (see connection::read_loop).
   std::atomic<std::uint64_t> posted_pending{0};
 
   // ----- Entry points (any thread) --------------------------------------------------------
@@ -186,8 +194,8 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   std::vector<std::weak_ptr<subscription_state>> subscriptions;
   std::vector<std::pair<std::uint64_t, std::function<void(const node_event&)>>> listeners;
   std::uint64_t next_listener_id = 1;
-  bool submitting_inline = false;  // submit() runs inside a request's initiating function
-  int walking = 0;                 // a loop over the table completes requests (fail_all, on_deadline)
+  int inline_submits = 0;  // submit() runs inside a request's initiating function
+  int walking = 0;         // a loop over the table completes requests (fail_all, on_deadline)
 
  private:
   mutable std::mutex info_mutex_;
