@@ -155,23 +155,30 @@ BOOST_AUTO_TEST_CASE(help_and_listen_failure) {
   BOOST_TEST(first.wait_exit(milliseconds(5000)).value_or(-1) == 0);
 }
 
-BOOST_AUTO_TEST_CASE(token_file_protects_the_daemon) {
-  temp_file token("cli-token-42\n");
-  child_process p(neolith_exe(), {"daemon", "--listen", "127.0.0.1:0", "--token-file", token.path.string()});
-  const auto port = start_daemon(p);
+namespace {
+
+// The daemon at `port` refuses a client without credentials (HTTP 401) and answers one that
+// sends `authorization`.
+void check_token_required(std::uint16_t port, const std::string& authorization) {
   {
     ws_client c;
     BOOST_TEST(c.connect(port));
     BOOST_TEST(c.http_status() == 401);
   }
-  {
-    ws_client c;
-    ws_connect_options o;
-    o.port = port;
-    o.authorization = "bearer cli-token-42";
-    BOOST_TEST_REQUIRE(!c.connect(o));
-    BOOST_TEST(c.request(simple_request("get_health"), "h").has_value());
-  }
+  ws_client c;
+  ws_connect_options o;
+  o.port = port;
+  o.authorization = authorization;
+  BOOST_TEST_REQUIRE(!c.connect(o));
+  BOOST_TEST(c.request(simple_request("get_health"), "h").has_value());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(token_file_protects_the_daemon) {
+  temp_file token("cli-token-42\n");
+  child_process p(neolith_exe(), {"daemon", "--listen", "127.0.0.1:0", "--token-file", token.path.string()});
+  check_token_required(start_daemon(p), "bearer cli-token-42");
   p.signal(SIGTERM);
   BOOST_TEST(p.wait_exit(milliseconds(5000)).value_or(-1) == 0);
   BOOST_TEST(p.err().find("cli-token-42") == std::string::npos);  // never logged
@@ -181,16 +188,7 @@ BOOST_AUTO_TEST_CASE(token_from_stdin) {
   child_process p(neolith_exe(), {"daemon", "--listen", "127.0.0.1:0", "--token-file", "-"}, child_process::pipe_stdin);
   BOOST_TEST_REQUIRE(p.write_stdin("piped-token\n"));
   p.close_stdin();
-  const auto port = start_daemon(p);
-  ws_client refused;
-  BOOST_TEST(refused.connect(port));
-  BOOST_TEST(refused.http_status() == 401);
-  ws_client c;
-  ws_connect_options o;
-  o.port = port;
-  o.authorization = "Bearer piped-token";
-  BOOST_TEST_REQUIRE(!c.connect(o));
-  BOOST_TEST(c.request(simple_request("get_health"), "h").has_value());
+  check_token_required(start_daemon(p), "Bearer piped-token");
   p.signal(SIGTERM);
   BOOST_TEST(p.wait_exit(milliseconds(5000)).value_or(-1) == 0);
 }

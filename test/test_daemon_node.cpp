@@ -60,6 +60,19 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// Starts a request with `start(handler)`, the handler bound to a cancellation signal; once the
+// request is on the wire, cancels it (total) and returns what it completed with.
+template <class Result, class Start>
+std::optional<Result> cancel_once_written(env& e, Start start) {
+  asio::cancellation_signal sig;
+  std::optional<Result> got;
+  start(asio::bind_cancellation_slot(sig.slot(), [&](Result r) { got = std::move(r); }));
+  BOOST_TEST(run_until(e.ioc, [&] { return e.node.statistics().frames_sent == 1u; }, 5s));
+  sig.emit(asio::cancellation_type::total);
+  BOOST_TEST(run_until(e.ioc, [&] { return got.has_value(); }, 1s));
+  return got;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(operations)
@@ -314,14 +327,8 @@ BOOST_AUTO_TEST_CASE(cancellation_through_a_signal) {
   d.response_delay = 3000ms;
   env e(d);
   e.connect();
-  asio::cancellation_signal sig;
-  std::optional<result<message>> got;
-  e.node.async_request(msg::get_sessions{}, 5000ms,
-                       asio::bind_cancellation_slot(sig.slot(), [&](result<message> r) { got = std::move(r); }));
-  // Let the request reach the wire, then cancel.
-  BOOST_TEST(run_until(e.ioc, [&] { return e.node.statistics().frames_sent == 1u; }, 5s));
-  sig.emit(asio::cancellation_type::total);
-  BOOST_TEST(run_until(e.ioc, [&] { return got.has_value(); }, 1s));
+  const auto got = cancel_once_written<result<message>>(
+      e, [&](auto handler) { e.node.async_request(msg::get_sessions{}, 5000ms, std::move(handler)); });
   BOOST_TEST_REQUIRE(got.has_value());
   BOOST_TEST(got->error() == error::cancelled);
 }
@@ -365,14 +372,9 @@ BOOST_AUTO_TEST_CASE(typed_calls_keep_the_callers_cancellation) {
   d.response_delay = 3000ms;
   env e(d);
   e.connect();
-  asio::cancellation_signal sig;
-  std::optional<result<msg::sessions_response>> got;
-  e.node.async_call<msg::sessions_response>(
-      msg::get_sessions{}, 5000ms,
-      asio::bind_cancellation_slot(sig.slot(), [&](result<msg::sessions_response> r) { got = std::move(r); }));
-  BOOST_TEST(run_until(e.ioc, [&] { return e.node.statistics().frames_sent == 1u; }, 5s));
-  sig.emit(asio::cancellation_type::total);
-  BOOST_TEST(run_until(e.ioc, [&] { return got.has_value(); }, 1s));
+  const auto got = cancel_once_written<result<msg::sessions_response>>(e, [&](auto handler) {
+    e.node.async_call<msg::sessions_response>(msg::get_sessions{}, 5000ms, std::move(handler));
+  });
   BOOST_TEST_REQUIRE(got.has_value());
   BOOST_TEST(got->error() == error::cancelled);
 
