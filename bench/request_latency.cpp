@@ -634,76 +634,78 @@ class benchmark {
     }
   };
 
+  // A batch of our round trips on `node` (the server's CPU read from `server`), into `acc`.
+  void ours_batch(neolith::daemon_node& node, request_kind kind, const std::string& sid, pid_t server,
+                  std::size_t warmup, std::size_t n, rtt_acc& acc) {
+    std::vector<std::int64_t> part;
+    run_counts rc;
+    const cpu_meter cpu{server};
+    run_phase(ioc_, ours_rtt(node, kind, sid, warmup, n, part, rc), 600s, std::string("round trips of ") + name_of(kind));
+    acc.add_cpu(cpu, warmup + n);
+    acc.allocations += rc.allocations;
+    acc.failures += rc.failures;
+    acc.ns.insert(acc.ns.end(), part.begin(), part.end());
+  }
+
+  // A batch of a floor's round trips, into `acc`.
+  void floor_batch(floor_ws& ws, request_kind kind, const std::string& name, std::size_t warmup, std::size_t n,
+                   rtt_acc& acc) {
+    std::vector<std::int64_t> part;
+    run_counts rc;
+    const cpu_meter cpu{pid_for_port(beast::get_lowest_layer(ws).socket().remote_endpoint().port())};
+    run_phase(ioc_, floor_rtt_phase(ws, floor_prefix(kind, probe_.session_id), warmup, n, part, rc), 600s,
+              name + " round trips");
+    acc.add_cpu(cpu, warmup + n);
+    acc.allocations += rc.allocations;
+    acc.ns.insert(acc.ns.end(), part.begin(), part.end());
+  }
+
+  // Notes a failure when `node` did not answer all `expected` requests of `acc`.
+  void check_answered(request_kind kind, const std::string& scenario, const rtt_acc& acc, std::uint64_t answered,
+                      std::uint64_t expected) {
+    if (acc.failures == 0 && answered == expected) return;
+    res_.failed = true;
+    res_.notes.push_back(std::string(name_of(kind)) + " (" + scenario + "): " + std::to_string(acc.failures) +
+                         " requests failed; " + std::to_string(answered) + " answered");
+  }
+
+  void add_row(latency_row r) {
+    print_latency(r);
+    res_.latency.push_back(std::move(r));
+  }
+
   void latency(const placement& p) {
     constexpr std::size_t rounds = 10;
     const std::size_t batch = std::max<std::size_t>(set_.samples / rounds, 1);
     const std::size_t batch_warmup = std::max<std::size_t>(set_.warmup / rounds, 1);
     print_latency_header("round trips, neolith and the floors interleaved in " + std::to_string(rounds) + " rounds (" +
                          p.name + ")");
-    std::vector<std::int64_t> part;
     for (auto kind : set_.kinds) {
       rtt_acc ours, echo, responder;
       const auto before = node_.statistics();
       for (std::size_t round = 0; round < rounds; ++round) {
-        {
-          run_counts rc;
-          const cpu_meter cpu{pid_for_port(node_.endpoint().port)};
-          run_phase(ioc_, ours_rtt(node_, kind, probe_.session_id, batch_warmup, batch, part, rc), 600s,
-                    std::string("round trips of ") + name_of(kind));
-          ours.add_cpu(cpu, batch_warmup + batch);
-          ours.allocations += rc.allocations;
-          ours.failures += rc.failures;
-          ours.ns.insert(ours.ns.end(), part.begin(), part.end());
-        }
+        ours_batch(node_, kind, probe_.session_id, pid_for_port(node_.endpoint().port), batch_warmup, batch, ours);
         if (!set_.floors) continue;
-        for (auto [ws, acc, name] : {std::tuple{&echo_ws_, &echo, "echo_floor"}, std::tuple{&responder_ws_, &responder, "responder_floor"}}) {
-          run_counts rc;
-          const cpu_meter cpu{pid_for_port(beast::get_lowest_layer(*ws).socket().remote_endpoint().port())};
-          run_phase(ioc_, floor_rtt_phase(*ws, floor_prefix(kind, probe_.session_id), batch_warmup, batch, part, rc), 600s,
-                    std::string(name) + " round trips");
-          acc->add_cpu(cpu, batch_warmup + batch);
-          acc->allocations += rc.allocations;
-          acc->ns.insert(acc->ns.end(), part.begin(), part.end());
-        }
+        floor_batch(echo_ws_, kind, "echo_floor", batch_warmup, batch, echo);
+        floor_batch(responder_ws_, kind, "responder_floor", batch_warmup, batch, responder);
       }
-      const auto answered = node_.statistics().answered - before.answered;
-      if (ours.failures != 0 || answered != rounds * (batch_warmup + batch)) {
-        res_.failed = true;
-        res_.notes.push_back(std::string(name_of(kind)) + " (baseline): " + std::to_string(ours.failures) +
-                             " requests failed; " + std::to_string(answered) + " answered");
-      }
-      std::vector<latency_row> rows{ours.row(p.name, "neolith", kind, "baseline", batch * rounds)};
+      check_answered(kind, "baseline", ours, node_.statistics().answered - before.answered,
+                     rounds * (batch_warmup + batch));
+      add_row(ours.row(p.name, "neolith", kind, "baseline", batch * rounds));
       if (set_.floors) {
-        rows.push_back(echo.row(p.name, "echo_floor", kind, "baseline", batch * rounds));
-        rows.push_back(responder.row(p.name, "responder_floor", kind, "baseline", batch * rounds));
-      }
-      for (auto& r : rows) {
-        print_latency(r);
-        res_.latency.push_back(std::move(r));
+        add_row(echo.row(p.name, "echo_floor", kind, "baseline", batch * rounds));
+        add_row(responder.row(p.name, "responder_floor", kind, "baseline", batch * rounds));
       }
     }
   }
 
   void measure_ours_rtt(const std::string& placement, const std::string& target, request_kind kind,
                         neolith::daemon_node& node, const std::string& sid, const std::string& scenario) {
-    std::vector<std::int64_t> ns;
-    run_counts rc;
+    rtt_acc acc;
     const auto before = node.statistics();
-    const cpu_meter cpu{pid_for_port(node.endpoint().port)};
-    run_phase(ioc_, ours_rtt(node, kind, sid, set_.warmup, set_.samples, ns, rc), 600s,
-              std::string("round trips of ") + name_of(kind));
-    const auto [ccpu, scpu] = cpu.per_request(set_.warmup + set_.samples);
-    const auto after = node.statistics();
-    const auto answered = after.answered - before.answered;
-    if (rc.failures != 0 || answered != set_.warmup + set_.samples) {
-      res_.failed = true;
-      res_.notes.push_back(std::string(name_of(kind)) + " (" + scenario + "): " + std::to_string(rc.failures) +
-                           " requests failed; " + std::to_string(answered) + " answered");
-    }
-    latency_row r{placement, target, name_of(kind), scenario, summarize(ns),
-                  static_cast<double>(rc.allocations) / static_cast<double>(set_.samples), ccpu, scpu};
-    print_latency(r);
-    res_.latency.push_back(std::move(r));
+    ours_batch(node, kind, sid, pid_for_port(node.endpoint().port), set_.warmup, set_.samples, acc);
+    check_answered(kind, scenario, acc, node.statistics().answered - before.answered, set_.warmup + set_.samples);
+    add_row(acc.row(placement, target, kind, scenario, set_.samples));
   }
 
   // --- Throughput ---
@@ -798,37 +800,20 @@ class benchmark {
     const std::size_t batch = std::max<std::size_t>(set_.samples / rounds, 1);
     const std::size_t batch_warmup = std::max<std::size_t>(set_.warmup / rounds, 1);
     const std::size_t levels = nodes.size();
-    std::vector<std::vector<std::int64_t>> ns(levels);
-    std::vector<std::uint64_t> allocations(levels), failures(levels);
-    std::vector<double> client_us(levels), server_us(levels);
-    std::vector<std::int64_t> part;
+    std::vector<rtt_acc> acc(levels);
     for (std::size_t round = 0; round < rounds; ++round) {
-      for (std::size_t l = 0; l < levels; ++l) {
-        run_counts rc;
-        const cpu_meter cpu{responder_.pid()};
-        run_phase(ioc_, ours_rtt(*nodes[l], request_kind::get_health, "", batch_warmup, batch, part, rc), 600s,
-                  "round trips with requests pending");
-        const auto [c, sv] = cpu.per_request(batch_warmup + batch);
-        client_us[l] += c / rounds;
-        server_us[l] += sv / rounds;
-        allocations[l] += rc.allocations;
-        failures[l] += rc.failures;
-        ns[l].insert(ns[l].end(), part.begin(), part.end());
-      }
+      for (std::size_t l = 0; l < levels; ++l)
+        ours_batch(*nodes[l], request_kind::get_health, "", responder_.pid(), batch_warmup, batch, acc[l]);
     }
     print_latency_header("round trips, " + std::to_string(levels) + " levels interleaved in " + std::to_string(rounds) +
                          " rounds (" + p.name + ")");
     for (std::size_t l = 0; l < levels; ++l) {
       const std::string scenario = "pending_" + std::to_string(set_.pending[l]);
-      if (failures[l] != 0) {
+      if (acc[l].failures != 0) {
         res_.failed = true;
-        res_.notes.push_back("get_health (" + scenario + "): " + std::to_string(failures[l]) + " requests failed");
+        res_.notes.push_back("get_health (" + scenario + "): " + std::to_string(acc[l].failures) + " requests failed");
       }
-      latency_row r{p.name, "neolith_vs_responder", name_of(request_kind::get_health), scenario, summarize(ns[l]),
-                    static_cast<double>(allocations[l]) / static_cast<double>(batch * rounds), client_us[l],
-                    server_us[l]};
-      print_latency(r);
-      res_.latency.push_back(std::move(r));
+      add_row(acc[l].row(p.name, "neolith_vs_responder", request_kind::get_health, scenario, batch * rounds));
     }
     std::printf("  %-44s %9s %10s %12s %10s %15s\n", "throughput", "in flight", "requests", "requests/s", "allocs/req", "cpu us/req c+s");
     for (std::size_t l = 0; l < levels; ++l)
