@@ -285,6 +285,8 @@ BOOST_AUTO_TEST_CASE(peer_that_never_reads_is_held_back_not_buffered) {
   daemon_fixture d(o);
   raw_peer flooder;
   BOOST_TEST_REQUIRE(flooder.upgrade(d.port()));
+  // The 101 reaches the peer before the daemon's coroutine resumes and counts the connection.
+  BOOST_TEST_REQUIRE(wait_until([&] { return d.server().stats().connections == 1u; }, 5s));
   // Non-blocking writes: stop when the kernel buffers are full (the daemon stopped reading).
   flooder.sock.non_blocking(true);
   std::string frame;
@@ -302,7 +304,25 @@ BOOST_AUTO_TEST_CASE(peer_that_never_reads_is_held_back_not_buffered) {
     if (pending.empty()) ++sent_frames;
   }
   BOOST_TEST((std::chrono::steady_clock::now() < deadline), "the daemon kept reading a peer that never reads");
-  // Still connected (not dropped for the soft limit), and the others are served meanwhile.
+  // The daemon did read and answer (the kernel buffers alone did not stop the flood), then
+  // stopped: the count of executed requests settles (bounded wait: 20 ms without change).
+  const auto executed = [&] { return d.server().stats().requests_of(message_type::get_sessions); };
+  BOOST_TEST_REQUIRE(wait_until([&] { return executed() > 0u; }, 5s), "the daemon read nothing");
+  std::uint64_t last = executed();
+  auto changed = std::chrono::steady_clock::now();
+  BOOST_TEST_REQUIRE(wait_until(
+      [&] {
+        const auto now = executed();
+        if (now != last) {
+          last = now;
+          changed = std::chrono::steady_clock::now();
+        }
+        return std::chrono::steady_clock::now() - changed > 20ms;
+      },
+      5s), "the daemon never stopped executing the flood");
+  BOOST_TEST(last <= (sent_frames + 1) * 64 * 64 + 64);
+  // Still connected (held back at the soft limit, not dropped at the hard one), and the others
+  // are served meanwhile.
   BOOST_TEST(d.server().stats().connections == 1u);
   check_alive(d, nullptr);
 }
