@@ -699,6 +699,7 @@ BOOST_AUTO_TEST_CASE(jsonl_deadline_gives_timeout) {
   opts.response_delay = milliseconds(1500);
   daemon_fixture d(opts);
   jsonl_process j(jsonl_args(d.port()));
+  j.event("connected");  // the process's start-up is not part of the bound below
   json::object o = request_line("slow", "get_sessions");
   o["deadlineMs"] = 100;
   const auto t0 = clock_type::now();

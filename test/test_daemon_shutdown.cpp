@@ -74,6 +74,9 @@ BOOST_AUTO_TEST_CASE(graceful_stop_closes_with_1001_and_ends_sessions) {
 BOOST_AUTO_TEST_CASE(stop_does_not_wait_for_delayed_answers) {
   auto o = test_daemon_options();
   o.response_delay = milliseconds(3000);
+  // The client answers the close only when it reads, after the stop: the daemon waits
+  // close_timeout for it. Short, so that the bound below measures the held-back answers.
+  o.close_timeout = milliseconds(200);
   daemon_fixture d(o);
   auto c = d.connect();
   for (int i = 0; i < 10; ++i) BOOST_TEST_REQUIRE(!c->send_json(spawn_request()));

@@ -358,7 +358,7 @@ BOOST_AUTO_TEST_CASE(a_context_of_ones_own) {
 
 BOOST_AUTO_TEST_CASE(daemon_restarted_the_client_reconnects_over_tls_and_resends) {
   auto d = tls_daemon_options();
-  d.response_delay = 300ms;
+  d.response_delay = 1000ms;  // the kill below comes well before any answer leaves
   restartable_daemon daemon(d);
   asio::io_context ioc;
   event_log log;
