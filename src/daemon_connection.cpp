@@ -199,6 +199,16 @@ void daemon_connection::configure_stream() {
   pmd.server_enable = o.permessage_deflate;
   pmd.client_enable = false;
   ws_.set_option(pmd);
+  if (o.permessage_deflate) {
+    // Beast agrees (or not) and inflates what it reads; the answers are framed by us, so what
+    // it agreed to is read from its response, as a client reads it.
+    ws_.set_option(websocket::stream_base::decorator([this](websocket::response_type& res) {
+      const auto it = res.find(http::field::sec_websocket_extensions);
+      if (it == res.end()) return;
+      if (const auto agreed = parse_deflate_agreement(it->value()))
+        deflater_ = make_deflater(*agreed, true, server_->opts.deflate_level, deflate_mem_level);
+    }));
+  }
   ws_.read_message_max(o.max_message_bytes);
   ws_.auto_fragment(false);
   // Pings (and pongs) from the client count as activity for the heartbeat timeout.
@@ -324,7 +334,18 @@ void daemon_connection::enqueue(out_item item) {
   // A text frame, serialized straight into the socket's write buffer.
   const std::string_view text = item.text();
   auto& out = ws_.next_layer();
-  if (!out.append([&](std::vector<char>& b) { append_ws_frame(b, ws_opcode::text, text, std::nullopt); })) {
+  bool appended;
+  if (deflater_ && text.size() >= server_->opts.deflate_threshold) {
+    const std::string_view packed = deflater_->compress(text);
+    appended = out.append([&](std::vector<char>& b) { append_ws_frame(b, ws_opcode::text, packed, std::nullopt, true); });
+    auto& c = core_.counters();
+    c.frames_compressed.fetch_add(1, std::memory_order_relaxed);
+    c.deflate_input_bytes.fetch_add(text.size(), std::memory_order_relaxed);
+    c.deflate_output_bytes.fetch_add(packed.size(), std::memory_order_relaxed);
+  } else {
+    appended = out.append([&](std::vector<char>& b) { append_ws_frame(b, ws_opcode::text, text, std::nullopt); });
+  }
+  if (!appended) {
     hard_close();  // a write already failed
     return;
   }

@@ -29,6 +29,7 @@ result<void> validate(const daemon_options& o) {
   if (o.terminate_grace.count() < 0) return bad("the terminate grace period must not be negative");
   if (o.response_delay.count() < 0) return bad("the response delay must not be negative");
   if (o.max_message_bytes < 1024) return bad("the maximum message size must be at least 1024 bytes");
+  if (o.deflate_level < 1 || o.deflate_level > 9) return bad("the deflate level must be 1 to 9");
   if (o.max_outbound_bytes == 0 || o.max_outbound_bytes_hard < o.max_outbound_bytes)
     return bad("the outbound limits must be positive, the hard one at least the soft one");
   if (o.token && o.token->empty()) return bad("the token is empty");

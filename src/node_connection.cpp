@@ -80,6 +80,15 @@ void connection::send_control(std::string frame) {
 }
 
 void connection::append_frame(std::string_view text) {
+  if (deflater_ && text.size() >= node_.options.deflate_threshold) {
+    const std::string_view packed = deflater_->compress(text);
+    ws_.next_layer().append(
+        [&](std::vector<char>& out) { append_ws_frame(out, ws_opcode::text, packed, mask_key(), true); });
+    node_.stats.frames_compressed.fetch_add(1, std::memory_order_relaxed);
+    node_.stats.deflate_input_bytes.fetch_add(text.size(), std::memory_order_relaxed);
+    node_.stats.deflate_output_bytes.fetch_add(packed.size(), std::memory_order_relaxed);
+    return;
+  }
   ws_.next_layer().append([&](std::vector<char>& out) { append_ws_frame(out, ws_opcode::text, text, mask_key()); });
 }
 
@@ -193,6 +202,9 @@ asio::awaitable<result<void>> connection::open() {
   to.idle_timeout = websocket::stream_base::none();
   to.keep_alive_pings = false;
   ws_.set_option(to);
+  websocket::permessage_deflate pmd;  // Beast negotiates and inflates; deflater_ compresses
+  pmd.client_enable = node_.options.permessage_deflate;
+  ws_.set_option(pmd);
   ws_.set_option(websocket::stream_base::decorator([token = node_.options.bearer_token](websocket::request_type& req) {
     req.set(http::field::user_agent, "neolith-daemon-node/0.1");
     if (token) req.set(http::field::authorization, "Bearer " + *token);
@@ -217,6 +229,14 @@ asio::awaitable<result<void>> connection::open() {
       co_return error_info(error::connect_failed, "the daemon at " + ep.url() + " refused the upgrade: HTTP " +
                                                       std::to_string(res.result_int()));
     co_return io_error(error::connect_failed, ("the WebSocket upgrade with " + ep.url() + " failed").c_str(), hec);
+  }
+  if (node_.options.permessage_deflate) {
+    // What the daemon agreed to (Beast accepted the answer); a window this side cannot keep to
+    // (8 bits) or an answer we do not understand: we send uncompressed, which is always allowed.
+    const auto it = res.find(http::field::sec_websocket_extensions);
+    if (it != res.end())
+      if (const auto agreed = parse_deflate_agreement(it->value()))
+        deflater_ = make_deflater(*agreed, false, node_.options.deflate_level, deflate_mem_level);
   }
   // From now on liveness is ours (heartbeats), not a socket timeout (end_of_opening stops the
   // watchdog).

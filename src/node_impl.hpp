@@ -12,6 +12,7 @@
 #include <neolith/detail/request_table.hpp>
 #include <neolith/detail/ring_queue.hpp>
 #include <neolith/detail/small_rng.hpp>
+#include <neolith/detail/ws_deflate.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
@@ -138,7 +139,7 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   struct counters {
     std::atomic<std::uint64_t> requests{0}, frames_sent{0}, socket_writes{0}, resent{0}, answered{0}, timeouts{0}, cancelled{0},
         unmatched_replies{0}, invalid_frames{0}, connections{0}, connection_losses{0}, heartbeats_sent{0},
-        dropped_events{0};
+        dropped_events{0}, frames_compressed{0}, deflate_input_bytes{0}, deflate_output_bytes{0};
   } stats;
   /// Requests posted to the strand and not submitted yet (any thread posts; the strand takes
   /// them off). A request made on the strand (a caller resumed inline by its answer asking
@@ -248,6 +249,7 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::ip::tcp::resolver* resolver_ = nullptr;  // open()'s, while it resolves
   std::optional<error_info> reason_;
   liveness_monitor<steady> liveness_;
+  std::unique_ptr<message_deflater> deflater_;  // permessage-deflate agreed (and usable)
 };
 
 }  // namespace neolith::detail

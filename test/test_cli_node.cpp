@@ -285,6 +285,20 @@ BOOST_AUTO_TEST_CASE(oneshot_health_info_and_sessions) {
   BOOST_TEST(sessions == json::array());
 }
 
+BOOST_AUTO_TEST_CASE(oneshot_with_compression) {
+  // --permessage-deflate: a large task goes compressed, and so does the daemon's answer.
+  auto opts = test_daemon_options();
+  opts.permessage_deflate = true;
+  daemon_fixture d(opts);
+  const std::string description(5000, 'z');
+  const json::value s = ok_json({url_of(d.port()), "--permessage-deflate", "spawn", "--type", "claude-code",
+                                 "--description", description});
+  BOOST_TEST(s.at("task").at("description").as_string() == description);
+  BOOST_TEST(d.server().stats().frames_compressed == 1u);
+  BOOST_TEST(d.server().stats().deflate_output_bytes < 1000u);
+  BOOST_TEST(d.server().stats().decode_errors == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(oneshot_spawn_get_terminate) {
   daemon_fixture d;
   const std::string url = url_of(d.port());
@@ -398,6 +412,7 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_2_with_one_line) {
       {url, "health", "--connect-timeout-ms", "0"},
       {url, "health", "--request-timeout-ms", "1x"},
       {url, "health", "--queue-max"},
+      {url, "health", "--permessage-deflate=1"},
       {url, "health", "--backoff-base-ms=100", "--backoff-max-ms=10"},
       {url, "health", "--jsonl=1"},
       {url, "health", "--capabilities", bad_json.str()},

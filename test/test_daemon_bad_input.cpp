@@ -347,9 +347,12 @@ BOOST_AUTO_TEST_CASE(permessage_deflate_offer_is_accepted) {
     auto a = c.request(simple_request("get_health"), "z");
     BOOST_TEST_REQUIRE(a.has_value());
   }
-  // ...and negotiated when enabled.
+  // ...and negotiated when enabled: Beast's client reads what the daemon compresses (every
+  // message here: answers, errors and heartbeat pushes) and sends compressed itself.
   auto o = test_daemon_options();
   o.permessage_deflate = true;
+  o.deflate_threshold = 0;
+  o.heartbeat_interval = std::chrono::milliseconds(20);
   daemon_fixture d(o);
   ws_client c;
   ws_connect_options co;
@@ -357,7 +360,13 @@ BOOST_AUTO_TEST_CASE(permessage_deflate_offer_is_accepted) {
   co.offer_deflate = true;
   BOOST_TEST_REQUIRE(!c.connect(co));
   BOOST_TEST(c.deflate_negotiated());
-  auto a = c.request(simple_request("get_sessions"), "z");
-  BOOST_TEST_REQUIRE(a.has_value());
-  BOOST_TEST(str(*a, "type") == "sessions_response");
+  for (int i = 0; i < 20; ++i) {
+    auto a = c.request(simple_request("get_sessions"), "z" + std::to_string(i));
+    BOOST_TEST_REQUIRE(a.has_value());
+    BOOST_TEST(str(*a, "type") == "sessions_response");
+  }
+  (void)error_answer(c, "{not json");
+  BOOST_TEST(c.next_matching([](const json::object& m) { return str(m, "type") == "heartbeat"; }, 5s).has_value());
+  BOOST_TEST(d.server().stats().frames_compressed >= 22u);
+  check_alive(d, &c);
 }

@@ -133,6 +133,11 @@ BOOST_AUTO_TEST_CASE(bad_arguments_exit_2) {
   BOOST_TEST(bad_args({"--token-file", "/nonexistent/token"}) == 2);
   BOOST_TEST(bad_args({"--token-file", "/tmp"}) == 2);  // a directory: a read error, not a crash
   BOOST_TEST(bad_args({"--max-message-bytes", "10"}) == 2);
+  BOOST_TEST(bad_args({"--deflate-level", "0"}) == 2);
+  BOOST_TEST(bad_args({"--deflate-level", "10"}) == 2);
+  BOOST_TEST(bad_args({"--deflate-threshold", "-1"}) == 2);
+  BOOST_TEST(bad_args({"--deflate-threshold", "1k"}) == 2);
+  BOOST_TEST(bad_args({"--permessage-deflate=yes"}) == 2);
   temp_file empty("\n");
   BOOST_TEST(bad_args({"--token-file", empty.path.string()}) == 2);
 }

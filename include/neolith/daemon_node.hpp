@@ -87,6 +87,11 @@ struct node_statistics {
   std::uint64_t connection_losses = 0;   ///< connections lost (not by disconnect())
   std::uint64_t heartbeats_sent = 0;
   std::uint64_t dropped_events = 0;      ///< events dropped from subscriptions that lagged
+  /// permessage-deflate: frames sent compressed, and the bytes of their messages before and
+  /// after compression.
+  std::uint64_t frames_compressed = 0;
+  std::uint64_t deflate_input_bytes = 0;
+  std::uint64_t deflate_output_bytes = 0;
 };
 
 /// A stream of a node's events. Each subscription has its own bounded queue

@@ -49,6 +49,11 @@ struct daemon_stats {
   std::uint64_t heartbeat_timeouts = 0;       ///< clients closed for silence
   std::uint64_t session_updates_sent = 0;     ///< session_updated pushes (all clients)
   std::uint64_t responses_too_large = 0;      ///< answers replaced by response_too_large
+  /// permessage-deflate: frames sent compressed (all clients), and the bytes of their messages
+  /// before and after compression.
+  std::uint64_t frames_compressed = 0;
+  std::uint64_t deflate_input_bytes = 0;
+  std::uint64_t deflate_output_bytes = 0;
 
   std::uint64_t requests_of(message_type t) const noexcept {
     return requests[static_cast<std::size_t>(t)];

@@ -86,6 +86,17 @@ struct node_options {
   /// connection (close code 1009), which is then reconnected.
   std::size_t max_message_bytes = default_max_message_bytes;
 
+  /// Offer permessage-deflate (RFC 7692) on the upgrade. When the daemon agrees, it may send
+  /// compressed messages and the node compresses those of its own that are at least
+  /// `deflate_threshold` bytes long. For slow links: off by default, since a compressing
+  /// connection holds about 140 KiB of zlib state (allocated at its first compressed message,
+  /// per connection) and spends CPU on every message it compresses.
+  bool permessage_deflate = false;
+  /// Messages shorter than this are sent uncompressed (RFC 7692 lets each message choose).
+  std::size_t deflate_threshold = 1024;
+  /// zlib's compression level, 1 (fastest) to 9 (smallest); other values are clamped.
+  int deflate_level = 6;
+
   /// When set, sent as `Authorization: Bearer <token>` on the WebSocket upgrade.
   std::optional<std::string> bearer_token;
 

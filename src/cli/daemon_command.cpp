@@ -144,6 +144,10 @@ parsed parse_args(args a) {
     } else if (arg == "--permessage-deflate") {
       flag();
       o.permessage_deflate = true;
+    } else if (arg == "--deflate-threshold") {
+      o.deflate_threshold = parse_number<std::size_t>(arg, value(), 0, std::size_t{1} << 30);
+    } else if (arg == "--deflate-level") {
+      o.deflate_level = parse_number<int>(arg, value(), 1, 9);
     } else if (arg == "--gpu") {
       flag();
       o.has_gpu_access = true;
@@ -232,6 +236,8 @@ void print_daemon_usage() {
       "  --terminate-grace-ms N      process runner: SIGKILL this long after SIGTERM (default 2000)\n"
       "  --response-delay-ms N       hold every answer back N ms (testing; default 0)\n"
       "  --permessage-deflate        negotiate permessage-deflate with clients that offer it\n"
+      "  --deflate-threshold N       compress the messages of N bytes or more (default 1024)\n"
+      "  --deflate-level N           zlib level, 1 fastest to 9 smallest (default 6)\n"
       "  --gpu, --high-memory        announce hasGPUAccess / hasHighMemory\n"
       "  --capability NAME[=BOOL]    announce a custom capability (repeatable)\n"
       "  --quiet                     no log lines on stderr\n"

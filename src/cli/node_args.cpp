@@ -82,6 +82,9 @@ node_invocation parse_node_args(args a) {
     } else if (name == "--tls-ca") {
       o.tls.ca_file = file_name(name, c.value());
       tls_option_given = true;
+    } else if (name == "--permessage-deflate") {
+      c.flag();
+      o.permessage_deflate = true;
     } else if (name == "--tls-insecure") {
       c.flag();
       o.tls.verify_peer = false;

@@ -56,6 +56,8 @@ void print_node_usage() {
       "                             send in SNI); default: the URL's host\n"
       "  --capabilities FILE        the node's NodeCapabilities (JSON); default: from get_node_info\n"
       "  --jsonl                    the JSON-lines mode above\n"
+      "  --permessage-deflate       offer compression (RFC 7692); messages of 1024 bytes or more\n"
+      "                             are sent compressed when the daemon agrees\n"
       "  --connect-timeout-ms N     one connection attempt (default 10000)\n"
       "  --request-timeout-ms N     a request's deadline (default 30000; health 5000)\n"
       "  --heartbeat-interval-ms N  client heartbeat period (default 10000)\n"

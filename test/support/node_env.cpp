@@ -60,12 +60,13 @@ void restartable_daemon::stop() {
 namespace {
 
 asio::awaitable<void> serve(std::shared_ptr<tcp::acceptor> acceptor, std::shared_ptr<std::size_t> count,
-                            scripted_peer::script s) {
+                            scripted_peer::script s, scripted_peer::configure c) {
   for (;;) {
     auto [ec, sock] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     ++*count;
     auto ws = std::make_shared<scripted_peer::ws_stream>(std::move(sock));
+    if (c) c(*ws);
     asio::co_spawn(
         acceptor->get_executor(),
         [](std::shared_ptr<scripted_peer::ws_stream> ws, scripted_peer::script s) -> asio::awaitable<void> {
@@ -79,10 +80,10 @@ asio::awaitable<void> serve(std::shared_ptr<tcp::acceptor> acceptor, std::shared
 
 }  // namespace
 
-scripted_peer::scripted_peer(asio::any_io_executor ex, script s)
+scripted_peer::scripted_peer(asio::any_io_executor ex, script s, configure c)
     : acceptor_(std::make_shared<tcp::acceptor>(ex, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0))) {
   port_ = acceptor_->local_endpoint().port();
-  asio::co_spawn(ex, serve(acceptor_, connections_, std::move(s)), asio::detached);
+  asio::co_spawn(ex, serve(acceptor_, connections_, std::move(s), std::move(c)), asio::detached);
 }
 
 scripted_peer::~scripted_peer() {

@@ -62,8 +62,10 @@ class scripted_peer {
  public:
   using ws_stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
   using script = std::function<boost::asio::awaitable<void>(std::shared_ptr<ws_stream>)>;
+  /// Sets a connection's stream options before the upgrade (e.g. permessage-deflate).
+  using configure = std::function<void(ws_stream&)>;
 
-  scripted_peer(boost::asio::any_io_executor ex, script s);
+  scripted_peer(boost::asio::any_io_executor ex, script s, configure c = {});
   ~scripted_peer();
   std::uint16_t port() const { return port_; }
   node_endpoint endpoint() const { return node_endpoint::ws("127.0.0.1", port_); }

@@ -15,6 +15,7 @@
 #include <neolith/detail/daemon_server_impl.hpp>
 #include <neolith/detail/maybe_tls_stream.hpp>
 #include <neolith/detail/ring_queue.hpp>
+#include <neolith/detail/ws_deflate.hpp>
 #include <neolith/protocol.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -102,6 +103,7 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
   bool writer_started_ = false;
   bool finished_ = false;
   bool counted_ = false;    ///< counted in counters().connections
+  std::unique_ptr<message_deflater> deflater_;  ///< permessage-deflate agreed (and usable)
   daemon_server::impl::live_guard guard_;
 };
 

@@ -36,6 +36,9 @@ struct daemon_counters {
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> http_refused{0};
   std::atomic<std::uint64_t> tls_handshakes_failed{0};
+  std::atomic<std::uint64_t> frames_compressed{0};
+  std::atomic<std::uint64_t> deflate_input_bytes{0};
+  std::atomic<std::uint64_t> deflate_output_bytes{0};
   std::atomic<std::size_t> connections{0};
 };
 

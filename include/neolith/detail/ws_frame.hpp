@@ -24,14 +24,15 @@ constexpr std::size_t ws_header_size(std::size_t n, bool masked) noexcept {
 
 /// Appends a final (FIN) frame carrying `payload` to `out`. A client passes a non-zero
 /// `mask` (the masking key, RFC 6455 section 5.3): the payload is written masked; a server
-/// passes none. RSV bits are zero (the frame is never compressed).
+/// passes none. `compressed`: the payload is a permessage-deflate message (RSV1 set, RFC 7692
+/// section 6); RSV2 and RSV3 are zero.
 inline void append_ws_frame(std::vector<char>& out, ws_opcode op, std::string_view payload,
-                            std::optional<std::uint32_t> mask) {
+                            std::optional<std::uint32_t> mask, bool compressed = false) {
   const std::size_t n = payload.size();
   const std::size_t start = out.size();
   out.resize(start + ws_header_size(n, mask.has_value()) + n);
   auto* p = reinterpret_cast<unsigned char*>(out.data() + start);
-  *p++ = static_cast<unsigned char>(0x80 | static_cast<std::uint8_t>(op));
+  *p++ = static_cast<unsigned char>(0x80 | (compressed ? 0x40 : 0x00) | static_cast<std::uint8_t>(op));
   const unsigned char mask_bit = mask ? 0x80 : 0x00;
   if (n < 126) {
     *p++ = static_cast<unsigned char>(mask_bit | n);
