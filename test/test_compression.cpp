@@ -423,6 +423,30 @@ BOOST_AUTO_TEST_CASE(a_peers_narrow_window_is_honoured) {
   (void)run(ioc, node.disconnect());
 }
 
+BOOST_AUTO_TEST_CASE(the_daemon_keeps_to_the_window_a_client_asks_for) {
+  // Beast as the client asks the daemon for a 512-byte window; the answers repeat the previous
+  // ones (the same session, its description repeating itself 1,000 bytes apart), so a daemon
+  // compressing with a wider window would refer back beyond what Beast's inflater keeps.
+  daemon_fixture d(deflating_daemon(0));
+  ws_client c;
+  ws_connect_options co;
+  co.port = d.port();
+  co.offer_deflate = true;
+  co.deflate_server_window_bits = 9;
+  BOOST_TEST_REQUIRE(!c.connect(co));
+  BOOST_TEST_REQUIRE(c.deflate_negotiated());
+  const std::string description = far_repeats(1000, 4000, 3);
+  auto s = c.request(spawn_request("claude-code", make_task("t", description)), "s");
+  BOOST_TEST_REQUIRE(s.has_value());
+  const std::string id = str(s->at("session").as_object(), "id");
+  for (int i = 0; i < 10; ++i) {
+    auto a = c.request(session_request("get_session", id), "g" + std::to_string(i));
+    BOOST_TEST_REQUIRE(a.has_value(), "answer " << i << " did not arrive (or did not inflate)");
+    BOOST_TEST(str(a->at("session").as_object(), "id") == id);
+  }
+  BOOST_TEST(d.server().stats().frames_compressed >= 11u);
+}
+
 BOOST_AUTO_TEST_CASE(an_eight_bit_window_is_not_compressed_to) {
   // A daemon that states an 8-bit window for the client (Beast cannot be made to: its answer
   // is put in by hand; Beast itself then reads without the extension, so a compressed frame

@@ -72,6 +72,7 @@ error_code ws_client::connect(const ws_connect_options& o, std::chrono::millisec
   ws_.read_message_max(o.max_message_bytes);
   websocket::permessage_deflate pmd;
   pmd.client_enable = o.offer_deflate;
+  pmd.server_max_window_bits = o.deflate_server_window_bits;
   ws_.set_option(pmd);
   if (o.authorization) {
     const std::string auth = *o.authorization;

@@ -37,6 +37,7 @@ struct ws_connect_options {
   std::string target = "/";
   std::optional<std::string> authorization;  ///< the Authorization header's value
   bool offer_deflate = false;                ///< offer permessage-deflate
+  int deflate_server_window_bits = 15;       ///< ...asking the server for this window (9..15)
   std::size_t max_message_bytes = 64u * 1024 * 1024;
 };
 
