@@ -114,7 +114,7 @@ asio::awaitable<void> round_trips(daemon_node& node, op what, const std::string&
 
 int main(int argc, char** argv) {
   bool quick = false;
-  int level = 6;
+  int level = 1;  // the default of both sides
   const char* usage = "usage: compression_bench [--quick] [--level 1..9]\n";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

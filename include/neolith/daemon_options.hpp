@@ -144,7 +144,10 @@ struct daemon_options {
   /// Messages shorter than this are sent uncompressed (--deflate-threshold N).
   std::size_t deflate_threshold = 1024;
   /// zlib's compression level, 1 (fastest) to 9 (smallest) (--deflate-level N).
-  int deflate_level = 6;
+  /// 1 by default: on JSON text it compresses at about 75 MB/s to a third or a quarter of the
+  /// size, where 6 runs at about 12 MB/s for a fifth (bench/compression_bench,
+  /// docs/performance.md).
+  int deflate_level = 1;
 
   // ----- Health ---------------------------------------------------------------------------
   /// How often the machine's CPU and memory use are sampled from /proc.

@@ -237,7 +237,7 @@ void print_daemon_usage() {
       "  --response-delay-ms N       hold every answer back N ms (testing; default 0)\n"
       "  --permessage-deflate        negotiate permessage-deflate with clients that offer it\n"
       "  --deflate-threshold N       compress the messages of N bytes or more (default 1024)\n"
-      "  --deflate-level N           zlib level, 1 fastest to 9 smallest (default 6)\n"
+      "  --deflate-level N           zlib level, 1 fastest to 9 smallest (default 1)\n"
       "  --gpu, --high-memory        announce hasGPUAccess / hasHighMemory\n"
       "  --capability NAME[=BOOL]    announce a custom capability (repeatable)\n"
       "  --quiet                     no log lines on stderr\n"
