@@ -66,6 +66,17 @@ class writer {
   bool headers_;
 };
 
+/// The permessage-deflate counters of one side (`prefix`: neolith_client_ or neolith_daemon_).
+void append_compression(writer& w, const std::string& prefix, std::uint64_t frames, std::uint64_t in,
+                        std::uint64_t out) {
+  w.metric(prefix + "frames_compressed_total", "counter", "Frames sent compressed (permessage-deflate).",
+           static_cast<double>(frames));
+  w.metric(prefix + "deflate_input_bytes_total", "counter", "Bytes of the messages sent compressed, before.",
+           static_cast<double>(in));
+  w.metric(prefix + "deflate_output_bytes_total", "counter", "Bytes of the messages sent compressed, after.",
+           static_cast<double>(out));
+}
+
 void append_health(writer& w, const node_health& h) {
   w.header("neolith_node_health_status", "gauge", "1 for the node's current health status, 0 for the others.");
   for (auto st : {node_status::healthy, node_status::degraded, node_status::unhealthy, node_status::offline}) {
@@ -116,12 +127,7 @@ void append_prometheus(std::string& out, std::string_view node_id, const node_st
   w.metric("neolith_client_connection_losses_total", "counter", "Connections lost.", d(s.connection_losses));
   w.metric("neolith_client_heartbeats_sent_total", "counter", "Heartbeats sent.", d(s.heartbeats_sent));
   w.metric("neolith_client_dropped_events_total", "counter", "Events dropped from lagging subscriptions.", d(s.dropped_events));
-  w.metric("neolith_client_frames_compressed_total", "counter", "Frames sent compressed (permessage-deflate).",
-           d(s.frames_compressed));
-  w.metric("neolith_client_deflate_input_bytes_total", "counter", "Bytes of the messages sent compressed, before.",
-           d(s.deflate_input_bytes));
-  w.metric("neolith_client_deflate_output_bytes_total", "counter", "Bytes of the messages sent compressed, after.",
-           d(s.deflate_output_bytes));
+  append_compression(w, "neolith_client_", s.frames_compressed, s.deflate_input_bytes, s.deflate_output_bytes);
   append_health(w, health);
 }
 
@@ -151,12 +157,7 @@ void append_prometheus(std::string& out, std::string_view node_id, const daemon_
   w.metric("neolith_daemon_heartbeat_timeouts_total", "counter", "Clients closed for silence.", d(s.heartbeat_timeouts));
   w.metric("neolith_daemon_session_updates_sent_total", "counter", "session_updated pushes.", d(s.session_updates_sent));
   w.metric("neolith_daemon_responses_too_large_total", "counter", "Answers replaced by response_too_large.", d(s.responses_too_large));
-  w.metric("neolith_daemon_frames_compressed_total", "counter", "Frames sent compressed (permessage-deflate).",
-           d(s.frames_compressed));
-  w.metric("neolith_daemon_deflate_input_bytes_total", "counter", "Bytes of the messages sent compressed, before.",
-           d(s.deflate_input_bytes));
-  w.metric("neolith_daemon_deflate_output_bytes_total", "counter", "Bytes of the messages sent compressed, after.",
-           d(s.deflate_output_bytes));
+  append_compression(w, "neolith_daemon_", s.frames_compressed, s.deflate_input_bytes, s.deflate_output_bytes);
   append_health(w, health);
 }
 

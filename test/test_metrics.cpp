@@ -41,6 +41,9 @@ BOOST_AUTO_TEST_CASE(node_exposition) {
   node_statistics s;
   s.requests = 12;
   s.timeouts = 3;
+  s.frames_compressed = 4;
+  s.deflate_input_bytes = 4000;
+  s.deflate_output_bytes = 900;
   node_health h;
   h.status = node_status::degraded;
   h.cpu_usage = 12.5;
@@ -49,6 +52,9 @@ BOOST_AUTO_TEST_CASE(node_exposition) {
   check_well_formed(out);
   BOOST_TEST(out.find("neolith_client_requests_total{node=\"node \\\"a\\\"\\n\"} 12\n") != std::string::npos);
   BOOST_TEST(out.find("neolith_client_timeouts_total{node=\"node \\\"a\\\"\\n\"} 3\n") != std::string::npos);
+  BOOST_TEST(out.find("neolith_client_frames_compressed_total{node=\"node \\\"a\\\"\\n\"} 4\n") != std::string::npos);
+  BOOST_TEST(out.find("neolith_client_deflate_input_bytes_total{node=\"node \\\"a\\\"\\n\"} 4000\n") != std::string::npos);
+  BOOST_TEST(out.find("neolith_client_deflate_output_bytes_total{node=\"node \\\"a\\\"\\n\"} 900\n") != std::string::npos);
   BOOST_TEST(out.find("state=\"reconnecting\"} 1\n") != std::string::npos);
   BOOST_TEST(out.find("state=\"connected\"} 0\n") != std::string::npos);
   BOOST_TEST(out.find("status=\"degraded\"} 1\n") != std::string::npos);
@@ -72,6 +78,8 @@ BOOST_AUTO_TEST_CASE(daemon_exposition_counts_requests_by_type) {
   BOOST_TEST(text.find("neolith_daemon_requests_total{node=\"" + escape_label_value(daemon.server()->node_id()) +
                        "\",type=\"get_sessions\"} 1\n") != std::string::npos);
   BOOST_TEST(text.find("type=\"session_spawned\"") == std::string::npos);  // answers are not requests
+  BOOST_TEST(text.find("neolith_daemon_frames_compressed_total{node=\"" +
+                       escape_label_value(daemon.server()->node_id()) + "\"} 0\n") != std::string::npos);
   BOOST_TEST(text.find("neolith_daemon_tls_handshakes_failed_total{node=\"" +
                        escape_label_value(daemon.server()->node_id()) + "\"} 0\n") != std::string::npos);
 }
