@@ -447,6 +447,68 @@ BOOST_AUTO_TEST_CASE(the_daemon_keeps_to_the_window_a_client_asks_for) {
   BOOST_TEST(d.server().stats().frames_compressed >= 11u);
 }
 
+BOOST_AUTO_TEST_CASE(a_message_inflating_past_the_limit_closes_with_1009) {
+  // 4 MiB of one repeated byte compresses to a few KiB: the limit is on the inflated text.
+  auto o = deflating_daemon();
+  o.max_message_bytes = 64 * 1024;
+  daemon_fixture d(o);
+  auto bystander = d.connect();
+  ws_client c;
+  ws_connect_options co;
+  co.port = d.port();
+  co.offer_deflate = true;
+  BOOST_TEST_REQUIRE(!c.connect(co));
+  BOOST_TEST_REQUIRE(c.deflate_negotiated());
+  std::string bomb = R"({"type":"get_health","requestId":"bomb","pad":")";
+  bomb.append(4u << 20, 'x');
+  bomb += "\"}";
+  // Beast writes it as several compressed frames: the daemon may close before the last one, so
+  // the write may fail; the close it sends says why.
+  const auto sent = c.send_text(bomb);
+  BOOST_TEST_MESSAGE("write: " << sent.message());
+  BOOST_TEST(c.wait_closed());
+  BOOST_TEST(c.close_reason().code == static_cast<std::uint16_t>(websocket::close_code::too_big));
+  // The daemon and its other clients go on.
+  auto a = bystander->request(simple_request("get_health"), "after");
+  BOOST_TEST_REQUIRE(a.has_value());
+  BOOST_TEST(str(*a, "type") == "health_response");
+}
+
+BOOST_AUTO_TEST_CASE(the_node_refuses_a_message_inflating_past_its_limit) {
+  // A Beast daemon answers with 4 MiB that deflate to a few KiB: the node closes (1009), counts
+  // the loss, reconnects, and the request fails rather than taking the text in.
+  websocket::permessage_deflate pmd;
+  pmd.server_enable = true;
+  asio::io_context ioc;
+  auto connections = std::make_shared<int>(0);
+  scripted_peer peer(
+      ioc.get_executor(),
+      [connections](std::shared_ptr<scripted_peer::ws_stream> ws) -> awaitable<void> {
+        ++*connections;
+        for (;;) {
+          auto text = co_await read_text(*ws);
+          if (!text) co_return;
+          auto m = decode(*text);
+          if (!m) co_return;
+          if (auto* g = std::get_if<msg::get_session>(&m.value())) {
+            std::string answer = R"({"type":"session_state","requestId":")" + g->request_id.value_or("") +
+                                 R"(","sessionId":")" + std::string(4u << 20, 'x') + R"(","session":null})";
+            if (!co_await write_text(*ws, std::move(answer))) co_return;
+          }
+        }
+      },
+      [pmd](scripted_peer::ws_stream& ws) { ws.set_option(pmd); });
+  auto o = deflating_node();
+  o.max_message_bytes = 64 * 1024;
+  daemon_node node(ioc.get_executor(), "n", peer.endpoint(), test_capabilities(), o);
+  BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
+  auto r = run(ioc, node.get_session("s", 1500ms));
+  BOOST_TEST_REQUIRE(!r.has_value());
+  BOOST_TEST(node.statistics().connection_losses >= 1u);
+  BOOST_TEST(run_until(ioc, [&] { return *connections >= 2 && node.state() == connection_state::connected; }, 5s));
+  (void)run(ioc, node.disconnect());
+}
+
 BOOST_AUTO_TEST_CASE(an_eight_bit_window_is_not_compressed_to) {
   // A daemon that states an 8-bit window for the client (Beast cannot be made to: its answer
   // is put in by hand; Beast itself then reads without the extension, so a compressed frame
