@@ -1,7 +1,7 @@
 #include <neolith/detail/daemon_auth.hpp>
 #include <neolith/detail/daemon_connection.hpp>
 #include <neolith/detail/tls_context.hpp>
-#include <neolith/detail/ws_frame.hpp>
+#include <neolith/detail/ws_deflate.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -203,10 +203,7 @@ void daemon_connection::configure_stream() {
     // Beast agrees (or not) and inflates what it reads; the answers are framed by us, so what
     // it agreed to is read from its response, as a client reads it.
     ws_.set_option(websocket::stream_base::decorator([this](websocket::response_type& res) {
-      const auto it = res.find(http::field::sec_websocket_extensions);
-      if (it == res.end()) return;
-      if (const auto agreed = parse_deflate_agreement(it->value()))
-        deflater_ = make_deflater(*agreed, true, server_->opts.deflate_level, deflate_mem_level);
+      deflater_ = deflater_for(res[http::field::sec_websocket_extensions], true, server_->opts.deflate_level);
     }));
   }
   ws_.read_message_max(o.max_message_bytes);
@@ -334,18 +331,10 @@ void daemon_connection::enqueue(out_item item) {
   // A text frame, serialized straight into the socket's write buffer.
   const std::string_view text = item.text();
   auto& out = ws_.next_layer();
-  bool appended;
-  if (deflater_ && text.size() >= server_->opts.deflate_threshold) {
-    const std::string_view packed = deflater_->compress(text);
-    appended = out.append([&](std::vector<char>& b) { append_ws_frame(b, ws_opcode::text, packed, std::nullopt, true); });
-    auto& c = core_.counters();
-    c.frames_compressed.fetch_add(1, std::memory_order_relaxed);
-    c.deflate_input_bytes.fetch_add(text.size(), std::memory_order_relaxed);
-    c.deflate_output_bytes.fetch_add(packed.size(), std::memory_order_relaxed);
-  } else {
-    appended = out.append([&](std::vector<char>& b) { append_ws_frame(b, ws_opcode::text, text, std::nullopt); });
-  }
-  if (!appended) {
+  if (!out.append([&](std::vector<char>& b) {
+        append_text_frame(b, text, std::nullopt, deflater_.get(), server_->opts.deflate_threshold,
+                          core_.counters().deflate);
+      })) {
     hard_close();  // a write already failed
     return;
   }

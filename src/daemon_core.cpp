@@ -275,9 +275,9 @@ void daemon_core::fill_stats(daemon_stats& s) const {
   s.heartbeat_timeouts = counters_.heartbeat_timeouts.load();
   s.session_updates_sent = counters_.session_updates_sent.load();
   s.responses_too_large = counters_.responses_too_large.load();
-  s.frames_compressed = counters_.frames_compressed.load();
-  s.deflate_input_bytes = counters_.deflate_input_bytes.load();
-  s.deflate_output_bytes = counters_.deflate_output_bytes.load();
+  s.frames_compressed = counters_.deflate.frames.load();
+  s.deflate_input_bytes = counters_.deflate.input_bytes.load();
+  s.deflate_output_bytes = counters_.deflate.output_bytes.load();
   s.live_sessions = registry_->live_count();
   s.listed_sessions = registry_->listed_count();
   s.active_runs = registry_->runner().active_runs();

@@ -4,7 +4,7 @@
 #include "node_impl.hpp"
 
 #include <neolith/detail/tls_context.hpp>
-#include <neolith/detail/ws_frame.hpp>
+#include <neolith/detail/ws_deflate.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -80,16 +80,9 @@ void connection::send_control(std::string frame) {
 }
 
 void connection::append_frame(std::string_view text) {
-  if (deflater_ && text.size() >= node_.options.deflate_threshold) {
-    const std::string_view packed = deflater_->compress(text);
-    ws_.next_layer().append(
-        [&](std::vector<char>& out) { append_ws_frame(out, ws_opcode::text, packed, mask_key(), true); });
-    node_.stats.frames_compressed.fetch_add(1, std::memory_order_relaxed);
-    node_.stats.deflate_input_bytes.fetch_add(text.size(), std::memory_order_relaxed);
-    node_.stats.deflate_output_bytes.fetch_add(packed.size(), std::memory_order_relaxed);
-    return;
-  }
-  ws_.next_layer().append([&](std::vector<char>& out) { append_ws_frame(out, ws_opcode::text, text, mask_key()); });
+  ws_.next_layer().append([&](std::vector<char>& out) {
+    append_text_frame(out, text, mask_key(), deflater_.get(), node_.options.deflate_threshold, node_.stats.deflate);
+  });
 }
 
 void connection::wake_writer() {
@@ -230,14 +223,9 @@ asio::awaitable<result<void>> connection::open() {
                                                       std::to_string(res.result_int()));
     co_return io_error(error::connect_failed, ("the WebSocket upgrade with " + ep.url() + " failed").c_str(), hec);
   }
-  if (node_.options.permessage_deflate) {
-    // What the daemon agreed to (Beast accepted the answer); a window this side cannot keep to
-    // (8 bits) or an answer we do not understand: we send uncompressed, which is always allowed.
-    const auto it = res.find(http::field::sec_websocket_extensions);
-    if (it != res.end())
-      if (const auto agreed = parse_deflate_agreement(it->value()))
-        deflater_ = make_deflater(*agreed, false, node_.options.deflate_level, deflate_mem_level);
-  }
+  // What the daemon agreed to (Beast accepted the answer, and inflates what it sends).
+  if (node_.options.permessage_deflate)
+    deflater_ = deflater_for(res[http::field::sec_websocket_extensions], false, node_.options.deflate_level);
   // From now on liveness is ours (heartbeats), not a socket timeout (end_of_opening stops the
   // watchdog).
   liveness_ = liveness_monitor<steady>(node_.options.heartbeat_interval, node_.options.heartbeat_timeout, steady::now());

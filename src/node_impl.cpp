@@ -152,9 +152,9 @@ node_statistics node_impl::statistics() const noexcept {
   s.connection_losses = stats.connection_losses.load();
   s.heartbeats_sent = stats.heartbeats_sent.load();
   s.dropped_events = stats.dropped_events.load();
-  s.frames_compressed = stats.frames_compressed.load();
-  s.deflate_input_bytes = stats.deflate_input_bytes.load();
-  s.deflate_output_bytes = stats.deflate_output_bytes.load();
+  s.frames_compressed = stats.deflate.frames.load();
+  s.deflate_input_bytes = stats.deflate.input_bytes.load();
+  s.deflate_output_bytes = stats.deflate.output_bytes.load();
   return s;
 }
 

@@ -139,7 +139,8 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   struct counters {
     std::atomic<std::uint64_t> requests{0}, frames_sent{0}, socket_writes{0}, resent{0}, answered{0}, timeouts{0}, cancelled{0},
         unmatched_replies{0}, invalid_frames{0}, connections{0}, connection_losses{0}, heartbeats_sent{0},
-        dropped_events{0}, frames_compressed{0}, deflate_input_bytes{0}, deflate_output_bytes{0};
+        dropped_events{0};
+    deflate_counters deflate;
   } stats;
   /// Requests posted to the strand and not submitted yet (any thread posts; the strand takes
   /// them off). A request made on the strand (a caller resumed inline by its answer asking

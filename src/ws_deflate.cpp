@@ -191,12 +191,25 @@ std::optional<int> message_deflater::window_bits_for(const deflate_agreement& ag
   return bits;
 }
 
-std::unique_ptr<message_deflater> make_deflater(const deflate_agreement& agreement, bool server_side, int level,
-                                                int mem_level) {
+std::unique_ptr<message_deflater> make_deflater(const deflate_agreement& agreement, bool server_side, int level) {
   const auto bits = message_deflater::window_bits_for(agreement, server_side);
   if (!bits) return nullptr;
   const bool fresh = server_side ? agreement.server_no_context_takeover : agreement.client_no_context_takeover;
-  return std::make_unique<message_deflater>(*bits, fresh, level, mem_level);
+  return std::make_unique<message_deflater>(*bits, fresh, level);
+}
+
+std::unique_ptr<message_deflater> deflater_for(std::string_view extensions, bool server_side, int level) {
+  const auto agreed = parse_deflate_agreement(extensions);
+  return agreed ? make_deflater(*agreed, server_side, level) : nullptr;
+}
+
+void append_compressed_frame(std::vector<char>& out, std::string_view text, std::optional<std::uint32_t> mask,
+                             message_deflater& deflater, deflate_counters& counters) {
+  const std::string_view packed = deflater.compress(text);
+  append_ws_frame(out, ws_opcode::text, packed, mask, true);
+  counters.frames.fetch_add(1, std::memory_order_relaxed);
+  counters.input_bytes.fetch_add(text.size(), std::memory_order_relaxed);
+  counters.output_bytes.fetch_add(packed.size(), std::memory_order_relaxed);
 }
 
 }  // namespace neolith::detail

@@ -339,10 +339,7 @@ BOOST_AUTO_TEST_CASE(permessage_deflate_offer_is_accepted) {
   {
     daemon_fixture d;
     ws_client c;
-    ws_connect_options co;
-    co.port = d.port();
-    co.offer_deflate = true;
-    BOOST_TEST_REQUIRE(!c.connect(co));
+    BOOST_TEST_REQUIRE(!c.connect(ws_connect_options::offering_deflate(d.port())));
     BOOST_TEST(!c.deflate_negotiated());
     auto a = c.request(simple_request("get_health"), "z");
     BOOST_TEST_REQUIRE(a.has_value());
@@ -355,10 +352,7 @@ BOOST_AUTO_TEST_CASE(permessage_deflate_offer_is_accepted) {
   o.heartbeat_interval = std::chrono::milliseconds(20);
   daemon_fixture d(o);
   ws_client c;
-  ws_connect_options co;
-  co.port = d.port();
-  co.offer_deflate = true;
-  BOOST_TEST_REQUIRE(!c.connect(co));
+  BOOST_TEST_REQUIRE(!c.connect(ws_connect_options::offering_deflate(d.port())));
   BOOST_TEST(c.deflate_negotiated());
   for (int i = 0; i < 20; ++i) {
     auto a = c.request(simple_request("get_sessions"), "z" + std::to_string(i));

@@ -187,12 +187,6 @@ awaitable<void> read_until_closed(std::shared_ptr<tcp::socket> s,
   (*closed)[i] = clock_type::now();
 }
 
-/// Spawns a session for `task` into `slot`.
-awaitable<void> spawn_into(daemon_node& node, std::string task, std::optional<result<session>>& slot) {
-  auto r = co_await node.spawn_session(make_spawn(std::move(task)));
-  slot.emplace(std::move(r));
-}
-
 /// A connect() that must fail; returns its error and how long it took.
 std::pair<error_info, clock_type::duration> failed_connect(asio::io_context& ioc, daemon_node& node) {
   const auto t0 = clock_type::now();
@@ -366,19 +360,10 @@ BOOST_AUTO_TEST_CASE(daemon_restarted_the_client_reconnects_over_tls_and_resends
   log.attach(node);
   BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
   constexpr int n = 5;
-  std::vector<std::optional<result<session>>> results(n);
-  for (int i = 0; i < n; ++i)
-    asio::co_spawn(ioc, spawn_into(node, "restart-" + std::to_string(i), results[static_cast<std::size_t>(i)]),
-                   asio::detached);
-  // Written (the daemon holds the answers back), then the daemon crashes.
-  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return node.statistics().frames_sent >= static_cast<std::uint64_t>(n); }, 5s));
-  daemon.kill();
-  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return node.state() == connection_state::reconnecting; }, 5s));
-  daemon.start();
-  BOOST_TEST_REQUIRE(run_until(ioc, [&] {
-    return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
-  }, 10s));
-  for (const auto& r : results) BOOST_TEST(r->has_value(), (*r ? "" : r->error().what()));
+  std::vector<session_spawn_request> requests;
+  for (int i = 0; i < n; ++i) requests.push_back(make_spawn("restart-" + std::to_string(i)));
+  const auto results = spawn_through_a_crash(daemon, ioc, node, std::move(requests));
+  for (const auto& r : results) BOOST_TEST(r.has_value(), (r ? "" : r.error().what()));
   BOOST_TEST(node.statistics().resent >= static_cast<std::uint64_t>(n));
   BOOST_TEST(node.statistics().connections == 2u);
   BOOST_TEST(log.count("disconnected") == 1u);

@@ -159,4 +159,34 @@ bool run_until(asio::io_context& ioc, const std::function<bool()>& pred, std::ch
   return true;
 }
 
+namespace {
+
+asio::awaitable<void> spawn_into(daemon_node& node, session_spawn_request r, std::optional<result<session>>& slot) {
+  auto s = co_await node.spawn_session(std::move(r));
+  slot.emplace(std::move(s));
+}
+
+}  // namespace
+
+std::vector<result<session>> spawn_through_a_crash(restartable_daemon& daemon, asio::io_context& ioc,
+                                                   daemon_node& node, std::vector<session_spawn_request> requests) {
+  const std::size_t n = requests.size();
+  std::vector<std::optional<result<session>>> slots(n);
+  for (std::size_t i = 0; i < n; ++i)
+    asio::co_spawn(ioc, spawn_into(node, std::move(requests[i]), slots[i]), asio::detached);
+  const auto before = node.statistics().frames_sent;
+  // Written (the daemon holds the answers back), then the daemon crashes.
+  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return node.statistics().frames_sent >= before + n; }, 5s));
+  daemon.kill();
+  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return node.state() == connection_state::reconnecting; }, 5s));
+  daemon.start();
+  BOOST_TEST_REQUIRE(run_until(ioc, [&] {
+    return std::all_of(slots.begin(), slots.end(), [](const auto& r) { return r.has_value(); });
+  }, 10s));
+  std::vector<result<session>> out;
+  out.reserve(n);
+  for (auto& s : slots) out.push_back(std::move(*s));
+  return out;
+}
+
 }  // namespace neolith::test

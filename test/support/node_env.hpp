@@ -91,6 +91,14 @@ session_spawn_request make_spawn(std::string task_id, session_type t = session_t
 /// The capabilities of a test daemon (both session types, 100 sessions).
 node_capabilities test_capabilities();
 
+/// Spawns every request of `requests` through `node` at once, waits until all are written,
+/// crashes the daemon (`kill`: a daemon holding its answers back, `response_delay`, has sent
+/// none), waits for the node to notice, starts the daemon again on the same port and waits for
+/// every result (the test fails when a step does not happen within its bound). The results, in
+/// the order of `requests`.
+std::vector<result<session>> spawn_through_a_crash(restartable_daemon& daemon, boost::asio::io_context& ioc,
+                                                   daemon_node& node, std::vector<session_spawn_request> requests);
+
 /// Runs `a` on `ioc` (in this thread) until it completes or `limit` passes (then the test
 /// fails). Exceptions from the coroutine are rethrown.
 template <class T>

@@ -38,6 +38,15 @@ struct ws_connect_options {
   std::optional<std::string> authorization;  ///< the Authorization header's value
   bool offer_deflate = false;                ///< offer permessage-deflate
   int deflate_server_window_bits = 15;       ///< ...asking the server for this window (9..15)
+
+  /// A connection to 127.0.0.1:`port` offering permessage-deflate.
+  static ws_connect_options offering_deflate(std::uint16_t port, int server_window_bits = 15) {
+    ws_connect_options o;
+    o.port = port;
+    o.offer_deflate = true;
+    o.deflate_server_window_bits = server_window_bits;
+    return o;
+  }
   std::size_t max_message_bytes = 64u * 1024 * 1024;
 };
 

@@ -9,6 +9,7 @@
 #include <neolith/detail/daemon_idempotency.hpp>
 #include <neolith/detail/health_monitor.hpp>
 #include <neolith/detail/session_registry.hpp>
+#include <neolith/detail/ws_deflate.hpp>
 #include <neolith/protocol.hpp>
 #include <neolith/session_runner.hpp>
 
@@ -36,9 +37,7 @@ struct daemon_counters {
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> http_refused{0};
   std::atomic<std::uint64_t> tls_handshakes_failed{0};
-  std::atomic<std::uint64_t> frames_compressed{0};
-  std::atomic<std::uint64_t> deflate_input_bytes{0};
-  std::atomic<std::uint64_t> deflate_output_bytes{0};
+  deflate_counters deflate;
   std::atomic<std::size_t> connections{0};
 };
 

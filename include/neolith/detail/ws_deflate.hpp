@@ -7,11 +7,16 @@
 #ifndef NEOLITH_DETAIL_WS_DEFLATE_HPP
 #define NEOLITH_DETAIL_WS_DEFLATE_HPP
 
+#include <neolith/detail/ws_frame.hpp>
+
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace neolith::detail {
 
@@ -42,7 +47,7 @@ class message_deflater {
   /// `window_bits`: 9..15 (what the agreement allows this side; 8 cannot be honoured: zlib
   /// widens it to 9). `no_context_takeover`: each message is compressed
   /// alone (the agreement asked it of this side). `level` 1..9, `mem_level` 1..9 (zlib's).
-  message_deflater(int window_bits, bool no_context_takeover, int level, int mem_level);
+  message_deflater(int window_bits, bool no_context_takeover, int level, int mem_level = deflate_mem_level);
   ~message_deflater();
   message_deflater(const message_deflater&) = delete;
   message_deflater& operator=(const message_deflater&) = delete;
@@ -64,8 +69,30 @@ class message_deflater {
 };
 
 /// The deflater of an agreement, for one side: null when the side cannot compress within it.
-std::unique_ptr<message_deflater> make_deflater(const deflate_agreement& agreement, bool server_side, int level,
-                                                int mem_level);
+std::unique_ptr<message_deflater> make_deflater(const deflate_agreement& agreement, bool server_side, int level);
+
+/// The deflater of the agreement a handshake response states in its Sec-WebSocket-Extensions
+/// value `extensions` (empty when absent): null when there is none, or one this side cannot
+/// read or keep to (it then sends uncompressed, which is always allowed).
+std::unique_ptr<message_deflater> deflater_for(std::string_view extensions, bool server_side, int level);
+
+/// What one side compressed: frames, and their messages' bytes before and after.
+struct deflate_counters {
+  std::atomic<std::uint64_t> frames{0};
+  std::atomic<std::uint64_t> input_bytes{0};
+  std::atomic<std::uint64_t> output_bytes{0};
+};
+
+/// Appends the message `text` to `out` as one text frame (masked with `mask` on a client):
+/// compressed, and counted in `counters`, when a deflater is given and `text` is at least
+/// `threshold` bytes long; as it is otherwise.
+void append_compressed_frame(std::vector<char>& out, std::string_view text, std::optional<std::uint32_t> mask,
+                             message_deflater& deflater, deflate_counters& counters);
+inline void append_text_frame(std::vector<char>& out, std::string_view text, std::optional<std::uint32_t> mask,
+                              message_deflater* deflater, std::size_t threshold, deflate_counters& counters) {
+  if (deflater && text.size() >= threshold) append_compressed_frame(out, text, mask, *deflater, counters);
+  else append_ws_frame(out, ws_opcode::text, text, mask);
+}
 
 }  // namespace neolith::detail
 
