@@ -1,5 +1,6 @@
 #include <neolith/detail/daemon_core.hpp>
 
+#include <neolith/detail/session_journal.hpp>
 #include <neolith/json.hpp>
 
 #include <boost/json/parse.hpp>
@@ -138,18 +139,32 @@ std::string daemon_core::error_text(const std::optional<std::string>& request_id
 template <class Request, class Exec>
 std::string daemon_core::mutating(const Request& r, message_type t, Exec&& exec) {
   const std::string_view type = to_string(t);
-  std::lock_guard lock(mutate_mu_);
-  const auto now = clock::now();
-  if (r.request_id) {
-    if (const std::string* recorded = idempotency_.find(type, *r.request_id, now)) {
+  std::string answer;
+  std::uint64_t journaled = 0;
+  {
+    std::lock_guard lock(mutate_mu_);
+    const auto now = clock::now();
+    const std::string* recorded = r.request_id ? idempotency_.find(type, *r.request_id, now) : nullptr;
+    if (recorded) {
       counters_.replays_served.fetch_add(1, std::memory_order_relaxed);
-      return *recorded;
+      answer = *recorded;
+    } else {
+      counters_.requests[static_cast<std::size_t>(t)].fetch_add(1, std::memory_order_relaxed);
+      bool record = true;
+      answer = exec(record);
+      if (r.request_id && record && !answer.empty()) idempotency_.record(type, *r.request_id, answer, now);
+    }
+    if (const auto& j = registry_->journal()) journaled = j->appended();
+  }
+  // Durable before answered (a replay too: its first answer may not be yet). Outside the lock,
+  // so that concurrent requests share one fsync (group commit).
+  if (journaled != 0) {
+    if (auto synced = registry_->journal()->sync(journaled); !synced) {
+      logger_.text(log_level::error, "journal_failed", synced.error().what());
+      return error_text(r.request_id, type,
+                        error_info(error::internal, "the session journal could not be written: " + synced.error().what()));
     }
   }
-  counters_.requests[static_cast<std::size_t>(t)].fetch_add(1, std::memory_order_relaxed);
-  bool record = true;
-  std::string answer = exec(record);
-  if (r.request_id && record && !answer.empty()) idempotency_.record(type, *r.request_id, answer, now);
   return answer;
 }
 

@@ -2,6 +2,7 @@
 
 #include <neolith/detail/daemon_connection.hpp>
 #include <neolith/detail/daemon_server_impl.hpp>
+#include <neolith/detail/daemon_state.hpp>
 #include <neolith/detail/light_strand.hpp>
 #include <neolith/detail/tls_context.hpp>
 
@@ -157,6 +158,7 @@ asio::awaitable<void> daemon_server::impl::sample_loop(std::shared_ptr<impl> sel
     if (ec || stopping.load()) break;
     core->sampler().sample();
     core->registry().prune();
+    detail::maintain_state(*core);
   }
 }
 
@@ -242,6 +244,12 @@ result<tcp::endpoint> daemon_server::start() {
     std::string host = asio::ip::host_name(hec);
     if (hec || host.empty()) host = "localhost";
     s.core->set_node_id(host + ":" + std::to_string(s.endpoint.port()));
+  }
+
+  if (auto state = detail::open_state(*s.core); !state) {
+    boost::system::error_code ignored;
+    s.acceptor.close(ignored);
+    return state.error();
   }
 
   std::weak_ptr<impl> weak = impl_;

@@ -119,6 +119,12 @@ struct daemon_options {
   /// A runner of your own; when set it is used instead of `runner`/`exec`.
   std::shared_ptr<session_runner> custom_runner;
 
+  /// The session journal's directory (--state-dir): every session change is appended to
+  /// DIR/sessions.journal and fsynced before its request is answered; a daemon started on
+  /// the same directory lists the sessions again (ended ones as they were; live ones running
+  /// again with the in-process runner, else `failed`). Empty (default): nothing is kept.
+  std::string state_dir;
+
   /// Ended sessions stay listed (get_sessions, get_session) this long...
   std::chrono::milliseconds ended_session_retention{std::chrono::minutes(10)};
   /// ...and at most this many of the most recent ones.

@@ -163,6 +163,8 @@ parsed parse_args(args a) {
       if (name.empty() || (flag_value != "true" && flag_value != "false"))
         throw usage_error{"--capability: expected NAME[=true|false], got '" + std::string(v) + "'"};
       o.custom_capabilities[std::string(name)] = flag_value == "true";
+    } else if (arg == "--state-dir") {
+      o.state_dir = file_value(arg, value());
     } else if (arg == "--metrics-public") {
       flag();
       o.metrics_public = true;
@@ -249,6 +251,9 @@ void print_daemon_usage() {
       "  --deflate-level N           zlib level, 1 fastest to 9 smallest (default 1)\n"
       "  --gpu, --high-memory        announce hasGPUAccess / hasHighMemory\n"
       "  --capability NAME[=BOOL]    announce a custom capability (repeatable)\n"
+      "  --state-dir DIR             keep the sessions in DIR/sessions.journal (fsynced before answering);\n"
+      "                              restarted on DIR, the daemon lists them again: ended ones as they\n"
+      "                              were, live ones running again (inproc) or failed (process runner)\n"
       "  --metrics-public            serve GET /metrics, /healthz, /readyz without the token\n"
       "                              (they are served on the same port and TLS; with --token-file they\n"
       "                              need the token unless this is given)\n"
