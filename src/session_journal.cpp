@@ -1,3 +1,4 @@
+#include <neolith/detail/fd_io.hpp>
 #include <neolith/detail/session_journal.hpp>
 
 #include <neolith/json.hpp>
@@ -66,19 +67,6 @@ result<journal_record> decode_payload(std::string_view payload, std::size_t offs
   if (const auto* e = o.if_contains("epoch"); e && e->is_number()) r.epoch = e->to_number<std::uint64_t>(ec);
   if (const auto* why = o.if_contains("reason"); why && why->is_string()) r.reason = std::string(why->as_string());
   return r;
-}
-
-/// Writes `bytes` to `fd` whole.
-bool write_fd(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 result<void> fsync_dir(const std::string& dir) {
@@ -189,7 +177,7 @@ result<std::shared_ptr<session_journal>> session_journal::open(const std::string
   std::size_t keep = contents.valid_bytes;
   if (keep < magic.size()) {
     if (::ftruncate(fd, 0) != 0) return system_failure("cannot truncate " + path);
-    if (::lseek(fd, 0, SEEK_SET) < 0 || !write_fd(fd, magic)) return system_failure("cannot write " + path);
+    if (::lseek(fd, 0, SEEK_SET) < 0 || !write_all(fd, magic)) return system_failure("cannot write " + path);
     keep = magic.size();
   } else if (contents.torn_bytes > 0 && ::ftruncate(fd, static_cast<off_t>(keep)) != 0) {
     return system_failure("cannot truncate " + path);
@@ -206,7 +194,7 @@ std::uint64_t session_journal::append(const journal_record& r) {
   std::string framed = encode_journal_record(r);
   std::lock_guard lock(mu_);
   if (!failed_) {
-    if (!write_fd(fd_, framed)) failed_ = system_failure("cannot write " + path_);
+    if (!write_all(fd_, framed)) failed_ = system_failure("cannot write " + path_);
   }
   ++records_in_file_;
   latest_[r.s.id] = latest{is_ended(r.s.status), std::move(framed)};
@@ -269,7 +257,7 @@ result<void> session_journal::compact(const std::function<bool(std::string_view 
   if (fd < 0) return system_failure("cannot create " + tmp);
   std::string bytes(magic);
   for (const auto& [id, l] : latest_) bytes += l.framed;
-  const bool written = write_fd(fd, bytes) && ::fsync(fd) == 0;
+  const bool written = write_all(fd, bytes) && ::fsync(fd) == 0;
   if (!written) {
     auto e = system_failure("cannot write " + tmp);
     ::close(fd);

@@ -8,6 +8,7 @@
 
 #include "support/daemon_fixture.hpp"
 #include "support/daemon_process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/tls_certs.hpp"
 
 #include <neolith/detail/daemon_http.hpp>
@@ -33,23 +34,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "neolith-http-test-XXXXXX").string();
-    BOOST_TEST_REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 struct curl_reply {
   int status = 0;
@@ -72,9 +56,9 @@ curl_reply curl_get(const std::string& url, const std::optional<std::string>& to
   BOOST_TEST_REQUIRE(*code == 0, "curl failed: " << p.err());
   curl_reply r;
   r.status = std::stoi(p.out());
-  r.headers = slurp(d.path / "headers");
+  r.headers = read_file(d.path / "headers");
   for (char& c : r.headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  r.body = slurp(d.path / "body");
+  r.body = read_file(d.path / "body");
   return r;
 }
 

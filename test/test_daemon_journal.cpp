@@ -9,6 +9,7 @@
 
 #include "support/daemon_fixture.hpp"
 #include "support/daemon_process.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/json.hpp>
 
@@ -28,18 +29,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "neolith-state-test-XXXXXX").string();
-    BOOST_TEST_REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 /// A daemon process on `dir`; its port from the listening line.
 struct daemon_proc {
@@ -186,11 +175,7 @@ BOOST_AUTO_TEST_CASE(a_torn_tail_is_dropped_and_a_corrupt_journal_is_refused) {
     BOOST_TEST(d.p.err().find("a torn last record (6 bytes) dropped") != std::string::npos, d.p.err());
   }
   // Damage inside a record followed by others: the daemon refuses to start, and says why.
-  std::string bytes;
-  {
-    std::ifstream in(file, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  std::string bytes = read_file(file);
   BOOST_TEST_REQUIRE(bytes.size() > 40u);
   bytes[20] ^= 0x01;
   bytes += bytes.substr(8);  // the same records again, after the damaged one

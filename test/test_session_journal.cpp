@@ -7,6 +7,8 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include "support/temp_dir.hpp"
+
 #include <neolith/detail/session_journal.hpp>
 
 #include <atomic>
@@ -20,23 +22,13 @@
 
 using namespace neolith;
 using namespace neolith::detail;
+using namespace neolith::test;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "neolith-journal-test-XXXXXX").string();
-    BOOST_TEST_REQUIRE(::mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path file() const { return path / std::string(session_journal::file_name); }
-};
+
+fs::path journal_file(const temp_dir& d) { return d.path / std::string(session_journal::file_name); }
 
 journal_record record(std::string id, session_status st) {
   journal_record r;
@@ -54,11 +46,6 @@ std::shared_ptr<session_journal> open(const temp_dir& d, journal_contents& c) {
   return std::move(j).value();
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void spit(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes; }
 
 /// Writes a journal of `records` and returns its bytes.
@@ -67,7 +54,7 @@ std::string journal_of(const temp_dir& d, const std::vector<journal_record>& rec
   auto j = open(d, c);
   for (const auto& r : records) j->append(r);
   BOOST_TEST_REQUIRE(j->sync(j->appended()).has_value());
-  return slurp(d.file());
+  return read_file(journal_file(d));
 }
 
 }  // namespace
@@ -115,7 +102,7 @@ BOOST_AUTO_TEST_CASE(a_record_cut_short_is_dropped_and_cut_off) {
   temp_dir d;
   const std::string full = journal_of(d, {record("a", session_status::running), record("b", session_status::running)});
   for (std::size_t cut : {1u, 5u, 9u, 20u}) {
-    spit(d.file(), full.substr(0, full.size() - cut));
+    spit(journal_file(d), full.substr(0, full.size() - cut));
     journal_contents c;
     auto j = open(d, c);
     BOOST_TEST(c.records == 1u);
@@ -133,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_record_cut_short_is_dropped_and_cut_off) {
     BOOST_TEST(again.sessions[1].s.id == "c");
   }
   // A file cut inside its header is an empty journal.
-  spit(d.file(), full.substr(0, 3));
+  spit(journal_file(d), full.substr(0, 3));
   journal_contents c;
   open(d, c);
   BOOST_TEST(c.sessions.empty());
@@ -143,7 +130,7 @@ BOOST_AUTO_TEST_CASE(a_last_record_whose_checksum_fails_is_dropped) {
   temp_dir d;
   std::string bytes = journal_of(d, {record("a", session_status::running), record("b", session_status::running)});
   bytes[bytes.size() - 3] ^= 0x20;  // inside the last payload
-  spit(d.file(), bytes);
+  spit(journal_file(d), bytes);
   journal_contents c;
   open(d, c);
   BOOST_TEST(c.records == 1u);
@@ -156,17 +143,17 @@ BOOST_AUTO_TEST_CASE(a_damaged_record_with_records_after_it_is_corruption) {
   temp_dir d;
   std::string bytes = journal_of(d, {record("a", session_status::running), record("b", session_status::running)});
   bytes[20] ^= 0x01;  // inside the first payload
-  spit(d.file(), bytes);
+  spit(journal_file(d), bytes);
   journal_contents c;
   auto j = session_journal::open(d.path.string(), c);
   BOOST_TEST_REQUIRE(!j.has_value());
   const std::string why = j.error().what();
   BOOST_TEST(why.find("corrupt session journal at byte 8") != std::string::npos, why);
-  BOOST_TEST(why.find(d.file().string()) != std::string::npos, why);
-  BOOST_TEST(slurp(d.file()) == bytes);  // left as it was, for the operator
+  BOOST_TEST(why.find(journal_file(d).string()) != std::string::npos, why);
+  BOOST_TEST(read_file(journal_file(d)) == bytes);  // left as it was, for the operator
 
   // Not a journal at all.
-  spit(d.file(), "{\"hello\": 1}\n");
+  spit(journal_file(d), "{\"hello\": 1}\n");
   BOOST_TEST(!session_journal::open(d.path.string(), c).has_value());
   // A checksummed record that is not a session.
   BOOST_TEST(!read_journal(std::string("NLJRNL1\n") + std::string("\x02\x00\x00\x00", 4) +
@@ -184,11 +171,11 @@ BOOST_AUTO_TEST_CASE(compaction_keeps_the_latest_state) {
       j->append(record("s" + std::to_string(s), round == 299 && s % 2 ? session_status::terminated : session_status::running));
   BOOST_TEST_REQUIRE(j->sync(j->appended()).has_value());
   BOOST_TEST(j->wants_compaction());
-  const auto before = fs::file_size(d.file());
+  const auto before = fs::file_size(journal_file(d));
   // Ended sessions are kept only when asked: s1 is, s3/s5/s7/s9 are not.
   BOOST_TEST_REQUIRE(j->compact([](std::string_view id) { return id == "s1"; }).has_value());
   BOOST_TEST(!j->wants_compaction());
-  BOOST_TEST(fs::file_size(d.file()) < before / 100);
+  BOOST_TEST(fs::file_size(journal_file(d)) < before / 100);
   j->append(record("new", session_status::running));  // appends go on in the new file
   BOOST_TEST_REQUIRE(j->sync(j->appended()).has_value());
   j.reset();

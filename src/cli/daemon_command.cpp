@@ -57,6 +57,15 @@ struct parsed {
   bool quiet = false;
 };
 
+/// The value of an option that names one of a set: `parse` gives nullopt for anything else,
+/// refused with the names `expected`.
+template <class Parse>
+auto parse_choice(std::string_view opt, std::string_view v, Parse parse, std::string_view expected) {
+  auto r = parse(v);
+  if (!r) throw usage_error{std::string(opt) + ": expected " + std::string(expected) + ", got '" + std::string(v) + "'"};
+  return *r;
+}
+
 /// A file name option's value (non-empty).
 std::string file_value(std::string_view opt, std::string_view v) {
   if (v.empty()) throw usage_error{std::string(opt) + ": empty file name"};
@@ -124,10 +133,7 @@ parsed parse_args(args a) {
     } else if (arg == "--threads") {
       o.threads = parse_number<unsigned>(arg, value(), 0, 1024);
     } else if (arg == "--runner") {
-      const std::string_view v = value();
-      auto k = parse_runner_kind(v);
-      if (!k) throw usage_error{"--runner: expected inproc or process, got '" + std::string(v) + "'"};
-      o.runner = *k;
+      o.runner = parse_choice(arg, value(), parse_runner_kind, "inproc or process");
     } else if (arg == "--exec") {
       const std::string_view v = value();
       const auto eq = v.find('=');
@@ -169,15 +175,9 @@ parsed parse_args(args a) {
       flag();
       o.metrics_public = true;
     } else if (arg == "--log-level") {
-      const std::string_view v = value();
-      auto l = parse_log_level(v);
-      if (!l) throw usage_error{"--log-level: expected debug, info, warning, error or off, got '" + std::string(v) + "'"};
-      o.log_threshold = *l;
+      o.log_threshold = parse_choice(arg, value(), parse_log_level, "debug, info, warning, error or off");
     } else if (arg == "--log-format") {
-      const std::string_view v = value();
-      auto f = parse_log_format(v);
-      if (!f) throw usage_error{"--log-format: expected text or json, got '" + std::string(v) + "'"};
-      o.log_line_format = *f;
+      o.log_line_format = parse_choice(arg, value(), parse_log_format, "text or json");
     } else if (arg == "--quiet") {
       flag();
       p.quiet = true;
