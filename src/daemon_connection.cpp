@@ -1,5 +1,6 @@
 #include <neolith/detail/daemon_auth.hpp>
 #include <neolith/detail/daemon_connection.hpp>
+#include <neolith/detail/daemon_http.hpp>
 #include <neolith/detail/tls_context.hpp>
 #include <neolith/detail/ws_deflate.hpp>
 
@@ -44,12 +45,14 @@ decoder& thread_decoder(std::size_t max_message_bytes) {
 /// Above this, the read buffer is released after each message (idle connections stay small).
 constexpr std::size_t keep_buffer_bytes = 16 * 1024;
 
-/// Answers a request that is not upgraded (400, 401, 426) and half-closes the connection.
+/// Answers a request that is not upgraded (a probe, 400, 401, 426) and half-closes the
+/// connection.
 template <class Stream>
-asio::awaitable<void> respond(Stream& stream, http::status st, std::string body, bool unauthorized) {
+asio::awaitable<void> respond(Stream& stream, http::status st, std::string body, bool unauthorized,
+                              std::string_view content_type = "text/plain") {
   http::response<http::string_body> res{st, 11};
   res.set(http::field::server, "neolith");
-  res.set(http::field::content_type, "text/plain");
+  res.set(http::field::content_type, content_type);
   if (unauthorized) res.set(http::field::www_authenticate, "Bearer");
   if (st == http::status::upgrade_required) {
     res.set(http::field::upgrade, "websocket");
@@ -72,7 +75,8 @@ daemon_connection::daemon_connection(std::shared_ptr<daemon_server::impl> server
       wake_(ws_.get_executor()),
       watchdog_(ws_.get_executor()),
       last_activity_(clock::now()),
-      guard_(server_) {}
+      guard_(server_),
+      id_(server_->connection_ids.fetch_add(1, std::memory_order_relaxed) + 1) {}
 
 daemon_connection::~daemon_connection() = default;
 
@@ -105,7 +109,7 @@ asio::awaitable<void> daemon_connection::run(std::shared_ptr<daemon_connection> 
   try {
     ok = co_await upgrade();
   } catch (const std::exception& e) {
-    server_->log(std::string("connection: upgrade failed: ") + e.what());
+    log(log_level::error, "connection_failed", std::string("upgrade failed: ") + e.what());
   }
   if (!ok || hard_closed_) {
     hard_close();
@@ -117,6 +121,15 @@ asio::awaitable<void> daemon_connection::run(std::shared_ptr<daemon_connection> 
   counted_ = true;
   core_.counters().connections.fetch_add(1);
   core_.counters().connections_accepted.fetch_add(1);
+  if (core_.logger().enabled(log_level::info)) {
+    beast::error_code pec;
+    const auto peer = beast::get_lowest_layer(ws_).remote_endpoint(pec);
+    const std::string where = pec ? std::string() : peer.address().to_string() + ":" + std::to_string(peer.port());
+    log_record r;
+    r.event = "connection_opened";
+    r.peer = where;
+    log(r);
+  }
   last_activity_ = clock::now();
   arm_watchdog(last_activity_ + server_->opts.heartbeat_timeout);
   writer_started_ = true;
@@ -124,7 +137,7 @@ asio::awaitable<void> daemon_connection::run(std::shared_ptr<daemon_connection> 
   try {
     co_await read_loop();
   } catch (const std::exception& e) {
-    server_->log(std::string("connection: reader failed: ") + e.what());
+    log(log_level::error, "connection_failed", std::string("reader failed: ") + e.what());
   }
   reader_done_ = true;
   wake_.cancel();
@@ -142,7 +155,8 @@ asio::awaitable<bool> daemon_connection::tls_handshake() {
   // A client that does not speak TLS, is not trusted, or stalls (then the watchdog closed the
   // socket, and said so): only this connection ends.
   core_.counters().tls_handshakes_failed.fetch_add(1, std::memory_order_relaxed);
-  if (!hard_closed_) server_->log("connection: TLS handshake failed: " + tls_error_text(ec, t.native_handle()));
+  if (!hard_closed_ && core_.logger().enabled(log_level::warning))
+    log(log_level::warning, "connection_refused", "TLS handshake failed: " + tls_error_text(ec, t.native_handle()));
   co_return false;
 }
 
@@ -166,19 +180,35 @@ asio::awaitable<bool> daemon_connection::upgrade() {
     if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted && !hard_closed_ &&
         beast::get_lowest_layer(ws_).is_open()) {
       core_.counters().http_refused.fetch_add(1);
+      log_refused(400, "bad request: " + ec.message());
       co_await respond(sock, http::status::bad_request, "bad request\n", false);
     }
     co_return false;
   }
   const auto& req = parser.get();
+  if (!websocket::is_upgrade(req)) {
+    if (auto page = answer_probe(*server_, req)) {  // GET /metrics, /healthz, /readyz
+      if (core_.logger().enabled(log_level::debug)) {
+        log_record r;
+        r.level = log_level::debug;
+        r.event = "http_request";
+        r.code = static_cast<int>(page->status);
+        r.message = req.target();
+        log(r);
+      }
+      co_await respond(sock, page->status, std::move(page->body), false, page->content_type);
+      co_return false;
+    }
+  }
   if (o.token && !bearer_token_matches(req[http::field::authorization], *o.token)) {
     core_.counters().http_refused.fetch_add(1);
-    server_->log("connection refused: missing or wrong bearer token");
+    log_refused(401, "missing or wrong bearer token");
     co_await respond(sock, http::status::unauthorized, "unauthorized\n", true);
     co_return false;
   }
   if (!websocket::is_upgrade(req)) {
     core_.counters().http_refused.fetch_add(1);
+    log_refused(426, "not a WebSocket upgrade");
     co_await respond(sock, http::status::upgrade_required, "this is a neolith daemon: connect with a WebSocket\n", false);
     co_return false;
   }
@@ -276,7 +306,7 @@ asio::awaitable<void> daemon_connection::write_loop(std::shared_ptr<daemon_conne
       }
     }
   } catch (const std::exception& e) {
-    server_->log(std::string("connection: writer failed: ") + e.what());
+    log(log_level::error, "connection_failed", std::string("writer failed: ") + e.what());
     hard_close();
   }
   writer_done_ = true;
@@ -339,7 +369,7 @@ void daemon_connection::enqueue(out_item item) {
     return;
   }
   if (out.buffered() > server_->opts.max_outbound_bytes_hard) {
-    server_->log("connection: the peer does not read its messages: disconnected");
+    log(log_level::warning, "connection_overloaded", "the peer does not read its messages: disconnected");
     hard_close();
   }
 }
@@ -356,8 +386,9 @@ void daemon_connection::on_watchdog() {
   if (finished_ || hard_closed_) return;
   const auto now = clock::now();
   if (!upgraded_) {
-    server_->log(server_->tls_context ? "connection: no TLS handshake and WebSocket upgrade within the handshake timeout"
-                                      : "connection: no WebSocket upgrade within the handshake timeout");
+    log(log_level::warning, "connection_refused",
+        server_->tls_context ? "no TLS handshake and WebSocket upgrade within the handshake timeout"
+                             : "no WebSocket upgrade within the handshake timeout");
     hard_close();
     return;
   }
@@ -371,7 +402,7 @@ void daemon_connection::on_watchdog() {
   const auto deadline = last_activity_ + server_->opts.heartbeat_timeout;
   if (now >= deadline) {
     core_.counters().heartbeat_timeouts.fetch_add(1);
-    server_->log("connection: heartbeat timeout");
+    log(log_level::info, "heartbeat_timeout", "heartbeat timeout");
     begin_close(websocket::close_code::normal, "heartbeat timeout");
     return;
   }
@@ -385,6 +416,8 @@ void daemon_connection::begin_close(websocket::close_code code, std::string reas
     return;
   }
   closing_ = true;
+  close_code_ = static_cast<std::uint16_t>(code);
+  close_reason_ = reason;
   delayed_.clear();
   if (delay_timer_) delay_timer_->cancel();
   out_item item;
@@ -410,8 +443,43 @@ void daemon_connection::maybe_finish() {
   if (finished_ || !reader_done_ || (writer_started_ && !writer_done_)) return;
   finished_ = true;
   hard_close();
-  if (counted_) core_.counters().connections.fetch_sub(1);
+  if (counted_) {
+    core_.counters().connections.fetch_sub(1);
+    if (core_.logger().enabled(log_level::info)) {
+      // Our close frame's code and reason, else the peer's; 1006 (abnormal) without either.
+      const auto& peer = ws_.reason();
+      log_record r;
+      r.event = "connection_closed";
+      r.code = close_code_ ? close_code_ : peer.code != websocket::close_code::none ? static_cast<int>(peer.code) : 1006;
+      r.reason = close_code_ ? std::string_view(close_reason_) : std::string_view(peer.reason.data(), peer.reason.size());
+      log(r);
+    }
+  }
   server_->remove_connection(this);
+}
+
+void daemon_connection::log(log_record r) const {
+  r.connection = id_;
+  core_.log(r);
+}
+
+void daemon_connection::log(log_level level, std::string_view event, std::string_view message) const {
+  if (!core_.logger().enabled(level)) return;
+  log_record r;
+  r.level = level;
+  r.event = event;
+  r.message = message;
+  log(r);
+}
+
+void daemon_connection::log_refused(int status, std::string_view why) const {
+  if (!core_.logger().enabled(log_level::warning)) return;
+  log_record r;
+  r.level = log_level::warning;
+  r.event = "connection_refused";
+  r.code = status;
+  r.message = why;
+  log(r);
 }
 
 }  // namespace neolith::detail

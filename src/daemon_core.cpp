@@ -1,5 +1,6 @@
 #include <neolith/detail/daemon_core.hpp>
 
+#include <neolith/detail/session_journal.hpp>
 #include <neolith/json.hpp>
 
 #include <boost/json/parse.hpp>
@@ -56,6 +57,23 @@ void daemon_core::set_node_id(std::string id) {
   node_id_ = std::move(id);
 }
 
+void daemon_core::log(log_record r) const {
+  if (!logger_.enabled(r.level)) return;
+  const std::string node = r.node.empty() ? node_id() : std::string();
+  if (r.node.empty()) r.node = node;
+  logger_.write(r);
+}
+
+void daemon_core::log_session(std::string_view id, session_status st, std::string_view request_id) const {
+  if (!logger_.enabled(log_level::info)) return;
+  log_record r;
+  r.event = "session_state";
+  r.session = id;
+  r.status = to_string(st);
+  r.request_id = request_id;
+  log(r);
+}
+
 node_capabilities daemon_core::capabilities() const {
   node_capabilities c;
   c.can_spawn_sessions = opts_.max_sessions > 0 && !opts_.session_types.empty();
@@ -106,24 +124,47 @@ std::string daemon_core::error_text(const std::optional<std::string>& request_id
   m.text = e.message.empty() ? e.what() : e.message;
   if (!request_type.empty()) m.request_type = std::string(request_type);
   m.code = std::string(wire_code(wire_error_of(e.code)));
+  if (logger_.enabled(log_level::warning)) {
+    log_record r;
+    r.level = log_level::warning;
+    r.event = "request_refused";
+    r.request_id = request_id ? std::string_view(*request_id) : std::string_view();
+    r.error = m.code;
+    r.message = m.text;
+    log(r);
+  }
   return finish(message(std::move(m)), request_id, request_type);
 }
 
 template <class Request, class Exec>
 std::string daemon_core::mutating(const Request& r, message_type t, Exec&& exec) {
   const std::string_view type = to_string(t);
-  std::lock_guard lock(mutate_mu_);
-  const auto now = clock::now();
-  if (r.request_id) {
-    if (const std::string* recorded = idempotency_.find(type, *r.request_id, now)) {
+  std::string answer;
+  std::uint64_t journaled = 0;
+  {
+    std::lock_guard lock(mutate_mu_);
+    const auto now = clock::now();
+    const std::string* recorded = r.request_id ? idempotency_.find(type, *r.request_id, now) : nullptr;
+    if (recorded) {
       counters_.replays_served.fetch_add(1, std::memory_order_relaxed);
-      return *recorded;
+      answer = *recorded;
+    } else {
+      counters_.requests[static_cast<std::size_t>(t)].fetch_add(1, std::memory_order_relaxed);
+      bool record = true;
+      answer = exec(record);
+      if (r.request_id && record && !answer.empty()) idempotency_.record(type, *r.request_id, answer, now);
+    }
+    if (const auto& j = registry_->journal()) journaled = j->appended();
+  }
+  // Durable before answered (a replay too: its first answer may not be yet). Outside the lock,
+  // so that concurrent requests share one fsync (group commit).
+  if (journaled != 0) {
+    if (auto synced = registry_->journal()->sync(journaled); !synced) {
+      logger_.text(log_level::error, "journal_failed", synced.error().what());
+      return error_text(r.request_id, type,
+                        error_info(error::internal, "the session journal could not be written: " + synced.error().what()));
     }
   }
-  counters_.requests[static_cast<std::size_t>(t)].fetch_add(1, std::memory_order_relaxed);
-  bool record = true;
-  std::string answer = exec(record);
-  if (r.request_id && record && !answer.empty()) idempotency_.record(type, *r.request_id, answer, now);
   return answer;
 }
 
@@ -141,6 +182,7 @@ std::string daemon_core::handle_message(const message& m) {
               return error_text(rid, "spawn_session", s.error());
             }
             counters_.spawns_executed.fetch_add(1, std::memory_order_relaxed);
+            log_session(s.value().id, s.value().status, rid ? std::string_view(*rid) : std::string_view());
             msg::session_spawned a;
             a.request_id = rid;
             a.session_id = s.value().id;
@@ -153,6 +195,7 @@ std::string daemon_core::handle_message(const message& m) {
             a.request_id = rid;
             a.session_id = req.session_id;
             a.success = registry_->terminate(req.session_id);
+            if (a.success) log_session(req.session_id, session_status::terminated, rid ? std::string_view(*rid) : std::string_view());
             return finish(message(std::move(a)), rid, "terminate_session");
           });
         } else if constexpr (std::is_same_v<T, msg::restore_session>) {
@@ -167,6 +210,7 @@ std::string daemon_core::handle_message(const message& m) {
             a.request_id = rid;
             a.session_id = req.serialized.session.id;
             a.success = ok.value();
+            if (a.success) log_session(a.session_id, session_status::running, rid ? std::string_view(*rid) : std::string_view());
             return finish(message(std::move(a)), rid, "restore_session");
           });
         } else {
@@ -227,6 +271,15 @@ std::string daemon_core::handle_text(decoder& d, std::string_view text) {
   if (!m) {
     counters_.decode_errors.fetch_add(1, std::memory_order_relaxed);
     msg::error e = make_error_answer(m.error(), d);
+    if (logger_.enabled(log_level::warning)) {
+      log_record r;
+      r.level = log_level::warning;
+      r.event = "request_refused";
+      r.request_id = e.request_id ? std::string_view(*e.request_id) : std::string_view();
+      r.error = e.code;
+      r.message = e.text;
+      log(r);
+    }
     const auto rid = e.request_id;
     const std::string type = e.request_type.value_or(std::string{});
     return finish(message(std::move(e)), rid, type);

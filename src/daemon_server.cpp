@@ -2,6 +2,7 @@
 
 #include <neolith/detail/daemon_connection.hpp>
 #include <neolith/detail/daemon_server_impl.hpp>
+#include <neolith/detail/daemon_state.hpp>
 #include <neolith/detail/light_strand.hpp>
 #include <neolith/detail/tls_context.hpp>
 
@@ -33,7 +34,7 @@ std::shared_ptr<session_runner> make_runner(const asio::any_io_executor& ex, con
     p.exec = o.exec;
     p.terminate_grace = o.terminate_grace;
     p.work_dir = o.work_dir;
-    p.log = o.log;
+    p.log = detail::daemon_logger(o).text_sink("runner");
     return make_process_runner(ex, std::move(p));
   }
   return make_inproc_runner();
@@ -44,9 +45,9 @@ void log_exception(const std::shared_ptr<daemon_server::impl>& s, const char* wh
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& x) {
-    s->log(std::string(what) + ": " + x.what());
+    s->log(std::string(what) + ": " + x.what(), log_level::error);
   } catch (...) {
-    s->log(std::string(what) + ": unknown exception");
+    s->log(std::string(what) + ": unknown exception", log_level::error);
   }
 }
 
@@ -126,7 +127,7 @@ asio::awaitable<void> daemon_server::impl::accept_loop(std::shared_ptr<impl> sel
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping.load() || !acceptor.is_open()) break;
       // E.g. EMFILE: back off briefly instead of spinning.
-      log("accept failed: " + ec.message());
+      log("accept failed: " + ec.message(), log_level::warning);
       backoff.expires_after(std::chrono::milliseconds(50));
       co_await backoff.async_wait(use_tuple);
       continue;
@@ -157,6 +158,7 @@ asio::awaitable<void> daemon_server::impl::sample_loop(std::shared_ptr<impl> sel
     if (ec || stopping.load()) break;
     core->sampler().sample();
     core->registry().prune();
+    detail::maintain_state(*core);
   }
 }
 
@@ -244,10 +246,17 @@ result<tcp::endpoint> daemon_server::start() {
     s.core->set_node_id(host + ":" + std::to_string(s.endpoint.port()));
   }
 
+  if (auto state = detail::open_state(*s.core); !state) {
+    boost::system::error_code ignored;
+    s.acceptor.close(ignored);
+    return state.error();
+  }
+
   std::weak_ptr<impl> weak = impl_;
   s.core->registry().set_update_handler([weak](const session& changed) {
     auto self = weak.lock();
     if (!self) return;
+    self->core->log_session(changed.id, changed.status);
     std::string text = self->core->session_updated_text(changed);
     if (text.empty()) return;
     self->broadcast(std::make_shared<const std::string>(std::move(text)), self->core->counters().session_updates_sent);

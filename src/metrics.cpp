@@ -161,6 +161,19 @@ void append_prometheus(std::string& out, std::string_view node_id, const daemon_
   append_health(w, health);
 }
 
+void append_sessions_by_status(std::string& out, std::string_view node_id, const std::vector<session>& sessions,
+                               bool with_headers) {
+  constexpr session_status all[] = {session_status::initializing, session_status::running, session_status::paused,
+                                    session_status::completed,    session_status::failed,  session_status::terminated};
+  std::size_t counts[std::size(all)] = {};
+  for (const session& s : sessions) counts[static_cast<std::size_t>(s.status)] += 1;
+  writer w(out, node_id, with_headers);
+  w.header("neolith_daemon_sessions", "gauge", "Listed sessions (live and retained ended ones) by status.");
+  for (session_status st : all)
+    w.sample("neolith_daemon_sessions", static_cast<double>(counts[static_cast<std::size_t>(st)]),
+             "status=\"" + std::string(to_string(st)) + "\"");
+}
+
 std::string prometheus_text(const daemon_node& node) {
   std::string out;
   append_prometheus(out, node.id(), node.statistics(), node.state(), node.cached_health());
@@ -169,7 +182,9 @@ std::string prometheus_text(const daemon_node& node) {
 
 std::string prometheus_text(const daemon_server& daemon) {
   std::string out;
-  append_prometheus(out, daemon.node_id(), daemon.stats(), daemon.health());
+  const std::string id = daemon.node_id();
+  append_prometheus(out, id, daemon.stats(), daemon.health());
+  append_sessions_by_status(out, id, daemon.sessions());
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The process session runner: one `/bin/sh -c COMMAND` per session, in its own process group,
 // started with posix_spawn (safe in a multi-threaded process) and reaped through a pidfd
 // watched by Asio (a timer-driven WNOHANG poll where pidfds are unavailable).
+#include <neolith/detail/fd_io.hpp>
 #include <neolith/json.hpp>
 #include <neolith/session_runner.hpp>
 
@@ -36,6 +37,7 @@ namespace neolith {
 namespace {
 
 namespace asio = boost::asio;
+using detail::write_all;
 
 constexpr std::size_t max_env_value = 64 * 1024;
 
@@ -52,18 +54,6 @@ std::string env_value(std::string_view v) {
     out.resize(n);
   }
   return out;
-}
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
 }
 
 int open_pidfd(pid_t pid) {

@@ -1,4 +1,5 @@
 #include <neolith/detail/session_registry.hpp>
+#include <neolith/detail/session_journal.hpp>
 
 #include <algorithm>
 #include <array>
@@ -93,6 +94,7 @@ result<session> session_registry::spawn(const session_spawn_request& req) {
   auto [it, inserted] = sessions_.emplace(e.s.id, std::move(e));
   (void)inserted;
   ++live_;
+  journal_locked(it->second, now);
   return snapshot_of(it->second, now);
 }
 
@@ -122,6 +124,7 @@ bool session_registry::terminate(std::string_view id) {
   if (it == sessions_.end() || is_ended(it->second.s.status)) return false;
   end_locked(it->second, session_status::terminated, now);
   runner_->terminate(it->second.run_id);
+  journal_locked(it->second, now);
   prune_locked(now);
   return true;
 }
@@ -152,9 +155,10 @@ result<bool> session_registry::restore(const serialized_session& ser) {
     --ended_count_;
     it->second = std::move(e);
   } else {
-    sessions_.emplace(src.id, std::move(e));
+    it = sessions_.emplace(src.id, std::move(e)).first;
   }
   ++live_;
+  journal_locked(it->second, now, &ser.memory_snapshot);
   prune_locked(now);
   return true;
 }
@@ -190,6 +194,7 @@ void session_registry::close() {
     if (is_ended(e.s.status)) continue;
     end_locked(e, session_status::terminated, now);
     runner_->terminate(e.run_id);
+    journal_locked(e, now);
   }
 }
 
@@ -239,10 +244,73 @@ void session_registry::on_run_end(const std::string& id, std::uint64_t run_id, r
       e.s.metrics.errors_encountered += 1;
     const auto now = clock::now();
     end_locked(e, o.success ? session_status::completed : session_status::failed, now);
+    journal_locked(e, now);
     changed = e.s;
     prune_locked(now);
   }
   if (changed && on_update_) on_update_(*changed);
+}
+
+void session_registry::journal_locked(const entry& e, clock::time_point now, const boost::json::object* snapshot,
+                                      std::string reason) {
+  if (!journal_) return;
+  journal_record r;
+  r.s = snapshot_of(e, now);
+  if (snapshot) r.memory_snapshot = *snapshot;
+  r.reason = std::move(reason);
+  journal_->append(r);
+}
+
+bool session_registry::contains(std::string_view id) const {
+  std::lock_guard lock(mu_);
+  return sessions_.contains(std::string(id));
+}
+
+session_registry::recovery session_registry::recover(const std::vector<journal_record>& records, bool restart_live,
+                                                     const std::string& reason) {
+  recovery out;
+  std::lock_guard lock(mu_);
+  const auto now = clock::now();
+  for (const journal_record& r : records) {
+    if (r.s.id.empty() || sessions_.contains(r.s.id)) continue;
+    entry e;
+    e.s = r.s;
+    e.run_id = next_run_id_++;
+    e.run_started = now;
+    const double before = std::isfinite(r.s.metrics.duration) && r.s.metrics.duration > 0 ? r.s.metrics.duration : 0;
+    if (!is_ended(r.s.status) && restart_live) {
+      e.s.status = session_status::running;
+      e.base_duration = before;
+      if (start_run_locked(e, r.memory_snapshot.empty() ? nullptr : &r.memory_snapshot, std::string{})) {
+        auto it = sessions_.emplace(e.s.id, std::move(e)).first;
+        ++live_;
+        ++out.restarted;
+        // A restored session keeps its snapshot in the journal for the next restart.
+        journal_locked(it->second, now, r.memory_snapshot.empty() ? nullptr : &r.memory_snapshot);
+        continue;
+      }
+      e.run_id = next_run_id_++;
+    }
+    if (is_ended(r.s.status)) {
+      e.ended = now;
+      ++ended_count_;
+      ended_.push_back(ended_ref{now, e.s.id, e.run_id});
+      sessions_.emplace(e.s.id, std::move(e));
+      ++out.ended;
+      continue;
+    }
+    // Its work died with the previous daemon.
+    e.base_duration = before;
+    e.s.metrics.errors_encountered += 1;
+    ++live_;  // end_locked counts it out
+    end_locked(e, session_status::failed, now);
+    e.s.metrics.duration = before;
+    auto it = sessions_.emplace(e.s.id, std::move(e)).first;
+    journal_locked(it->second, now, nullptr, reason);
+    out.failed.push_back(it->second.s);
+  }
+  prune_locked(now);
+  return out;
 }
 
 }  // namespace neolith::detail

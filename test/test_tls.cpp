@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/daemon_process.hpp"
+#include "support/log_lines.hpp"
 #include "support/node_env.hpp"
 #include "support/tls_certs.hpp"
 
@@ -98,23 +99,6 @@ struct event_log {
     for (const auto& e : events)
       if (const auto* err = std::get_if<event::error>(&e)) out.push_back(err->error);
     return out;
-  }
-};
-
-/// Log lines of a daemon (thread-safe).
-struct log_lines {
-  std::shared_ptr<std::mutex> m = std::make_shared<std::mutex>();
-  std::shared_ptr<std::vector<std::string>> lines = std::make_shared<std::vector<std::string>>();
-  std::function<void(std::string_view)> sink() const {
-    return [m = m, lines = lines](std::string_view l) {
-      std::lock_guard lock(*m);
-      lines->emplace_back(l);
-    };
-  }
-  std::size_t count(const std::string& part) const {
-    std::lock_guard lock(*m);
-    return static_cast<std::size_t>(
-        std::count_if(lines->begin(), lines->end(), [&](const std::string& l) { return contains(l, part); }));
   }
 };
 

@@ -5,6 +5,7 @@
 #define NEOLITH_DAEMON_OPTIONS_HPP
 
 #include <neolith/error.hpp>
+#include <neolith/log.hpp>
 #include <neolith/protocol.hpp>
 #include <neolith/types.hpp>
 #include <neolith/version.hpp>
@@ -118,6 +119,12 @@ struct daemon_options {
   /// A runner of your own; when set it is used instead of `runner`/`exec`.
   std::shared_ptr<session_runner> custom_runner;
 
+  /// The session journal's directory (--state-dir): every session change is appended to
+  /// DIR/sessions.journal and fsynced before its request is answered; a daemon started on
+  /// the same directory lists the sessions again (ended ones as they were; live ones running
+  /// again with the in-process runner, else `failed`). Empty (default): nothing is kept.
+  std::string state_dir;
+
   /// Ended sessions stay listed (get_sessions, get_session) this long...
   std::chrono::milliseconds ended_session_retention{std::chrono::minutes(10)};
   /// ...and at most this many of the most recent ones.
@@ -170,9 +177,20 @@ struct daemon_options {
   /// have requests in flight). 0: none.
   std::chrono::milliseconds response_delay{0};
 
-  /// Where the daemon reports what it does (one line per event, no trailing newline).
-  /// Empty: silent. Never receives the token.
+  // ----- HTTP probes (--metrics-public) ------------------------------------------------------
+  /// `GET /metrics`, `/healthz` and `/readyz` are answered on the daemon's port (with its TLS).
+  /// With a `token` they need it too, unless this is true (--metrics-public).
+  bool metrics_public = false;
+
+  // ----- Logging (--log-level, --log-format, --quiet) ---------------------------------------
+  /// Where the daemon reports what it does: one formatted line per event (`log_line_format`,
+  /// timestamp included, no trailing newline), from any thread. Empty: silent. Never receives
+  /// the token.
   std::function<void(std::string_view)> log;
+  /// Events below this level are not written (nor built) (--log-level).
+  log_level log_threshold = log_level::info;
+  /// Text or JSON lines (--log-format).
+  log_format log_line_format = log_format::text;
 };
 
 /// Checks the consistency of `o` (non-zero timings, a command for each session type of the

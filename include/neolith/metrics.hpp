@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace neolith {
 
@@ -21,9 +22,15 @@ void append_prometheus(std::string& out, std::string_view node_id, const node_st
 void append_prometheus(std::string& out, std::string_view node_id, const daemon_stats& s, const node_health& health,
                        bool with_headers = true);
 
+/// The daemon's sessions (live and retained ended ones) counted by status:
+/// `neolith_daemon_sessions{node="...",status="running"}`, every status listed (0 included).
+void append_sessions_by_status(std::string& out, std::string_view node_id, const std::vector<session>& sessions,
+                               bool with_headers = true);
+
 /// A whole exposition for one node.
 std::string prometheus_text(const daemon_node& node);
-/// A whole exposition for one daemon.
+/// A whole exposition for one daemon (counters, health, sessions by status): what its
+/// `GET /metrics` serves.
 std::string prometheus_text(const daemon_server& daemon);
 
 /// Escapes a label value as the exposition format requires (backslash, quote, newline).

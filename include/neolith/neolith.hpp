@@ -8,6 +8,7 @@
 #include <neolith/daemon_server.hpp>
 #include <neolith/error.hpp>
 #include <neolith/json.hpp>
+#include <neolith/log.hpp>
 #include <neolith/metrics.hpp>
 #include <neolith/node_endpoint.hpp>
 #include <neolith/node_events.hpp>

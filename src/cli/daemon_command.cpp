@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <neolith/daemon_server.hpp>
+#include <neolith/log.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -55,6 +56,15 @@ struct parsed {
   bool help = false;
   bool quiet = false;
 };
+
+/// The value of an option that names one of a set: `parse` gives nullopt for anything else,
+/// refused with the names `expected`.
+template <class Parse>
+auto parse_choice(std::string_view opt, std::string_view v, Parse parse, std::string_view expected) {
+  auto r = parse(v);
+  if (!r) throw usage_error{std::string(opt) + ": expected " + std::string(expected) + ", got '" + std::string(v) + "'"};
+  return *r;
+}
 
 /// A file name option's value (non-empty).
 std::string file_value(std::string_view opt, std::string_view v) {
@@ -123,10 +133,7 @@ parsed parse_args(args a) {
     } else if (arg == "--threads") {
       o.threads = parse_number<unsigned>(arg, value(), 0, 1024);
     } else if (arg == "--runner") {
-      const std::string_view v = value();
-      auto k = parse_runner_kind(v);
-      if (!k) throw usage_error{"--runner: expected inproc or process, got '" + std::string(v) + "'"};
-      o.runner = *k;
+      o.runner = parse_choice(arg, value(), parse_runner_kind, "inproc or process");
     } else if (arg == "--exec") {
       const std::string_view v = value();
       const auto eq = v.find('=');
@@ -162,6 +169,15 @@ parsed parse_args(args a) {
       if (name.empty() || (flag_value != "true" && flag_value != "false"))
         throw usage_error{"--capability: expected NAME[=true|false], got '" + std::string(v) + "'"};
       o.custom_capabilities[std::string(name)] = flag_value == "true";
+    } else if (arg == "--state-dir") {
+      o.state_dir = file_value(arg, value());
+    } else if (arg == "--metrics-public") {
+      flag();
+      o.metrics_public = true;
+    } else if (arg == "--log-level") {
+      o.log_threshold = parse_choice(arg, value(), parse_log_level, "debug, info, warning, error or off");
+    } else if (arg == "--log-format") {
+      o.log_line_format = parse_choice(arg, value(), parse_log_format, "text or json");
     } else if (arg == "--quiet") {
       flag();
       p.quiet = true;
@@ -190,18 +206,12 @@ parsed parse_args(args a) {
   return p;
 }
 
+/// The daemon's lines (already stamped and formatted) on stderr, one write each.
 void log_line(std::string_view line) {
   static std::mutex mu;
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
   std::lock_guard lock(mu);
-  std::fprintf(stderr, "%s.%03lldZ neolith daemon: %.*s\n", stamp, static_cast<long long>(ms),
-               static_cast<int>(line.size()), line.data());
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fputc('\n', stderr);
 }
 
 }  // namespace
@@ -213,6 +223,7 @@ void print_daemon_usage() {
       "Runs a daemon node: a WebSocket server (protocol v1) that hosts sessions.\n"
       "Prints 'listening on ws://HOST:PORT' (wss:// with TLS) once it accepts connections;\n"
       "SIGINT/SIGTERM stop it (connections closed with 1001, sessions ended, exit 0).\n"
+      "On the same port: GET /metrics (Prometheus text), /healthz and /readyz (200 or 503).\n"
       "\n"
       "options:\n"
       "  --listen HOST:PORT          address to listen on (default 127.0.0.1:0; port 0 picks a free one)\n"
@@ -240,7 +251,16 @@ void print_daemon_usage() {
       "  --deflate-level N           zlib level, 1 fastest to 9 smallest (default 1)\n"
       "  --gpu, --high-memory        announce hasGPUAccess / hasHighMemory\n"
       "  --capability NAME[=BOOL]    announce a custom capability (repeatable)\n"
-      "  --quiet                     no log lines on stderr\n"
+      "  --state-dir DIR             keep the sessions in DIR/sessions.journal (fsynced before answering);\n"
+      "                              restarted on DIR, the daemon lists them again: ended ones as they\n"
+      "                              were, live ones running again (inproc) or failed (process runner)\n"
+      "  --metrics-public            serve GET /metrics, /healthz, /readyz without the token\n"
+      "                              (they are served on the same port and TLS; with --token-file they\n"
+      "                              need the token unless this is given)\n"
+      "  --log-level L               debug, info (default), warning, error or off\n"
+      "  --log-format text|json      log lines on stderr as text (default) or JSON objects with ts, level,\n"
+      "                              event and the ids involved (node, connection, session, requestId)\n"
+      "  --quiet                     no log lines on stderr (as --log-level off)\n"
       "  -h, --help                  this text\n");
 }
 
@@ -287,7 +307,13 @@ int daemon_command(args a) {
     signals.async_wait([&](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (signals_seen.fetch_add(1) == 0) {
-        if (opts.log) opts.log(std::string("signal ") + std::to_string(sig) + ": stopping");
+        if (opts.log && opts.log_threshold <= log_level::info) {
+          const std::string text = "signal " + std::to_string(sig) + ": stopping";
+          log_record r;
+          r.event = "daemon";
+          r.message = text;
+          opts.log(format_log_line(r, opts.log_line_format, std::chrono::system_clock::now()));
+        }
         server.stop();
         deadline.expires_after(std::chrono::milliseconds(4500));
         deadline.async_wait([&](boost::system::error_code dec) {

@@ -14,6 +14,10 @@
 #   EXPECTED_VERSION   the project's version
 #   SHARED             neolith's BUILD_SHARED_LIBS
 #   LIBDIR             neolith's CMAKE_INSTALL_LIBDIR
+#   DEB                ON: instead of `cmake --install`, build the Debian package with `cpack -G DEB`,
+#                      check its control fields and files, and extract it (`dpkg -x`) into a
+#                      scratch root; the consumer then builds against <root>/usr (CTest test
+#                      `deb_package`)
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var IN ITEMS NEOLITH_BUILD_DIR CONSUMER_DIR WORK_DIR GENERATOR CXX_COMPILER EXPECTED_VERSION LIBDIR)
@@ -44,7 +48,48 @@ set(config_args "")
 if(BUILD_TYPE)
   set(config_args --config "${BUILD_TYPE}")
 endif()
-run("cmake --install" ignored "${CMAKE_COMMAND}" --install "${NEOLITH_BUILD_DIR}" --prefix "${prefix}" ${config_args})
+if(DEB)
+  get_filename_component(cmake_bin "${CMAKE_COMMAND}" DIRECTORY)
+  set(package_dir "${WORK_DIR}/package")
+  set(cpack_args "")
+  if(BUILD_TYPE)
+    set(cpack_args -C "${BUILD_TYPE}")
+  endif()
+  run("cpack -G DEB" ignored "${cmake_bin}/cpack" -G DEB --config "${NEOLITH_BUILD_DIR}/CPackConfig.cmake"
+      -B "${package_dir}" ${cpack_args})
+  file(GLOB debs "${package_dir}/*.deb")
+  list(LENGTH debs deb_count)
+  if(NOT deb_count EQUAL 1)
+    message(FATAL_ERROR "install_consumer: expected one .deb in ${package_dir}, found: ${debs}")
+  endif()
+  run("dpkg-deb --field" fields dpkg-deb --field "${debs}" Package Version Depends)
+  foreach(needed IN ITEMS "Package: neolith" "Version: ${EXPECTED_VERSION}" "libc6" "libssl-dev"
+                          "libboost-json1.81-dev")
+    string(FIND "${fields}" "${needed}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "install_consumer: the package's control fields lack '${needed}':\n${fields}")
+    endif()
+  endforeach()
+  run("dpkg-deb --control" ignored dpkg-deb --control "${debs}" "${WORK_DIR}/control")
+  foreach(script IN ITEMS postinst preinst prerm postrm)
+    if(EXISTS "${WORK_DIR}/control/${script}")
+      message(FATAL_ERROR "install_consumer: the package has a ${script} script (the unit must stay disabled)")
+    endif()
+  endforeach()
+  run("dpkg -x" ignored dpkg -x "${debs}" "${WORK_DIR}/root")
+  set(prefix "${WORK_DIR}/root/usr")
+  set(unit "${prefix}/lib/systemd/system/neolith.service")
+  if(NOT EXISTS "${unit}")
+    message(FATAL_ERROR "install_consumer: the package has no systemd unit ${unit}")
+  endif()
+  file(READ "${unit}" unit_text)
+  string(FIND "${unit_text}" "ExecStart=/usr/bin/neolith daemon" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "install_consumer: the unit does not start /usr/bin/neolith daemon:\n${unit_text}")
+  endif()
+else()
+  run("cmake --install" ignored "${CMAKE_COMMAND}" --install "${NEOLITH_BUILD_DIR}" --prefix "${prefix}" ${config_args})
+endif()
 
 # 2. The installed layout.
 set(cmake_dir "${prefix}/${LIBDIR}/cmake/neolith")

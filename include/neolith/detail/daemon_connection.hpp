@@ -79,6 +79,11 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
   void begin_close(boost::beast::websocket::close_code code, std::string reason);
   void hard_close();
   void maybe_finish();
+  /// Logs `r` with this connection's number (and the node's id).
+  void log(log_record r) const;
+  void log(log_level level, std::string_view event, std::string_view message) const;
+  /// A plain request refused with HTTP `status`.
+  void log_refused(int status, std::string_view why) const;
 
   std::shared_ptr<daemon_server::impl> server_;
   daemon_core& core_;
@@ -105,6 +110,9 @@ class daemon_connection : public std::enable_shared_from_this<daemon_connection>
   bool counted_ = false;    ///< counted in counters().connections
   std::unique_ptr<message_deflater> deflater_;  ///< permessage-deflate agreed (and usable)
   daemon_server::impl::live_guard guard_;
+  const std::uint64_t id_;            ///< numbered from 1, for the log
+  std::uint16_t close_code_ = 0;      ///< the code of our close frame (0: none sent)
+  std::string close_reason_;
 };
 
 }  // namespace neolith::detail

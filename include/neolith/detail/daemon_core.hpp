@@ -7,6 +7,7 @@
 #include <neolith/daemon_options.hpp>
 #include <neolith/daemon_server.hpp>
 #include <neolith/detail/daemon_idempotency.hpp>
+#include <neolith/detail/daemon_logger.hpp>
 #include <neolith/detail/health_monitor.hpp>
 #include <neolith/detail/session_registry.hpp>
 #include <neolith/detail/ws_deflate.hpp>
@@ -72,6 +73,12 @@ class daemon_core {
   response_times& times() noexcept { return times_; }
   daemon_counters& counters() noexcept { return counters_; }
   const daemon_options& options() const noexcept { return opts_; }
+  const daemon_logger& logger() const noexcept { return logger_; }
+  /// Writes `r` with this node's id (when its level is enabled: test `logger().enabled()`
+  /// before building an event that costs anything).
+  void log(log_record r) const;
+  /// Logs a session's new status (`session_state`).
+  void log_session(std::string_view id, session_status st, std::string_view request_id = {}) const;
 
   /// Fills the counters part of `s`.
   void fill_stats(daemon_stats& s) const;
@@ -85,6 +92,7 @@ class daemon_core {
   std::string mutating(const Request& r, message_type t, Exec&& exec);
 
   const daemon_options opts_;
+  const daemon_logger logger_{opts_};
   const clock::time_point started_ = clock::now();
   std::shared_ptr<session_registry> registry_;
   machine_sampler sampler_;

@@ -70,9 +70,12 @@ struct daemon_server::impl : std::enable_shared_from_this<daemon_server::impl> {
   void check_stopped();
   void on_stopped(std::function<void()> f);
 
-  void log(std::string_view line) const {
-    if (opts.log) opts.log(line);
+  /// A free-text event of the daemon (`event` "daemon" unless named).
+  void log(std::string_view line, log_level level = log_level::info, std::string_view event = "daemon") const {
+    core->logger().text(level, event, line);
   }
+  /// Numbers the connections (from 1) for the log.
+  std::atomic<std::uint64_t> connection_ids{0};
 
   void add_connection(const std::shared_ptr<detail::daemon_connection>& c);
   void remove_connection(detail::daemon_connection* c);

@@ -25,6 +25,9 @@
 
 namespace neolith::detail {
 
+class session_journal;
+struct journal_record;
+
 struct session_registry_limits {
   std::size_t max_live = 100;
   std::vector<session_type> types{session_type::claude_code, session_type::claude_flow};
@@ -42,6 +45,25 @@ class session_registry : public std::enable_shared_from_this<session_registry> {
 
   /// Must be set before sessions run (not thread-safe against concurrent updates).
   void set_update_handler(update_handler h) { on_update_ = std::move(h); }
+
+  /// Every change of a session from now on is appended to `j` (under the registry's lock, so
+  /// the journal's order is the registry's). Set before sessions run.
+  void set_journal(std::shared_ptr<session_journal> j) { journal_ = std::move(j); }
+  const std::shared_ptr<session_journal>& journal() const noexcept { return journal_; }
+
+  /// What recover() did.
+  struct recovery {
+    std::size_t ended = 0;      ///< ended sessions listed again as they were
+    std::size_t restarted = 0;  ///< live sessions running again (`restart_live`)
+    std::vector<session> failed;  ///< live sessions now `failed` (their work died with the daemon)
+  };
+  /// Lists the sessions of a journal read at start (before any other session): ended ones as
+  /// they were; live ones running again with their snapshot when `restart_live` (the
+  /// in-process runner), else `failed` with `reason` (journaled).
+  recovery recover(const std::vector<journal_record>& records, bool restart_live, const std::string& reason);
+
+  /// Whether `id` is listed (live or retained).
+  bool contains(std::string_view id) const;
 
   /// A new session, `running`. Errors: unsupported_session_type, capacity_exceeded,
   /// shutting_down (after close()), internal (the runner failed).
@@ -95,10 +117,14 @@ class session_registry : public std::enable_shared_from_this<session_registry> {
   result<void> start_run_locked(entry& e, const boost::json::object* snapshot,
                                 std::string memory_profile);
   void on_run_end(const std::string& id, std::uint64_t run_id, run_outcome o);
+  /// Appends the session's state to the journal, if any.
+  void journal_locked(const entry& e, clock::time_point now, const boost::json::object* snapshot = nullptr,
+                      std::string reason = {});
 
   const session_registry_limits limits_;
   std::shared_ptr<session_runner> runner_;
   update_handler on_update_;
+  std::shared_ptr<session_journal> journal_;
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, entry> sessions_;
