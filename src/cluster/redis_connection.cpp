@@ -112,6 +112,8 @@ asio::awaitable<void> redis_connection::run() {
   auto unit_random = [this] { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; };
   auto action = fsm_.start();
   for (;;) {
+    // A stop that arrived while this loop was suspended wins over the next step.
+    if (stopped_ && action.what != redis_run_action::kind::stop) action = fsm_.on_stop();
     switch (action.what) {
       case redis_run_action::kind::connect: {
         auto r = co_await connect_once();
