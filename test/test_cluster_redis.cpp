@@ -31,24 +31,14 @@ namespace asio = boost::asio;
 using namespace neolith::cluster;
 using neolith::error;
 using neolith::test::io_thread;
+using neolith::test::loc;
+using neolith::test::to;
 using neolith::test::why;
 using neolith::test::redis_server;
 using namespace std::chrono_literals;
 namespace d = neolith::cluster::detail;
 
 namespace {
-
-session_location loc(std::string id, std::string node) {
-  session_location l;
-  l.session_id = std::move(id);
-  l.node_id = std::move(node);
-  l.session_type = "t";
-  return l;
-}
-
-location_update to(std::string node, std::optional<std::string> meta = std::nullopt) {
-  return {std::move(node), location_state::placed, std::move(meta)};
-}
 
 std::unique_ptr<redis_registry> make(io_thread& io, std::string url, std::string cluster = "c",
                                      std::chrono::milliseconds request_timeout = 2000ms) {
@@ -142,28 +132,24 @@ BOOST_AUTO_TEST_CASE(run_fsm_decisions) {
   BOOST_TEST((fsm.current() == state::idle));
   BOOST_TEST(!fsm.accepting_requests());
   BOOST_TEST((fsm.start().what == kind::connect));
-  // Connection refused: backoff 10, 20, 40 ms, then stop after the third failed attempt.
-  auto a = fsm.on_connect_result(false);
-  BOOST_TEST((a.what == kind::wait));
-  BOOST_TEST(a.delay.count() == 10);
-  BOOST_TEST(!fsm.accepting_requests());
-  BOOST_TEST((fsm.on_wait_done().what == kind::connect));
-  BOOST_TEST(fsm.on_connect_result(false).delay.count() == 20);
-  BOOST_TEST((fsm.on_wait_done().what == kind::connect));
+  // A failed attempt (or a loss) waits `ms`, refusing requests meanwhile, then connects again.
+  auto waits_then_connects = [&fsm](d::redis_run_action a, int ms) {
+    BOOST_TEST((a.what == kind::wait));
+    BOOST_TEST(a.delay.count() == ms);
+    BOOST_TEST(!fsm.accepting_requests());
+    BOOST_TEST((fsm.on_wait_done().what == kind::connect));
+  };
+  // Connection refused: backoff 10, 20 ms.
+  waits_then_connects(fsm.on_connect_result(false), 10);
+  waits_then_connects(fsm.on_connect_result(false), 20);
   // Up: requests accepted, backoff reset.
   BOOST_TEST((fsm.on_connect_result(true).what == kind::run));
   BOOST_TEST(fsm.accepting_requests());
   BOOST_TEST(fsm.connections() == 1u);
-  // Lost: requests refused at once, a wait from the first delay again.
-  a = fsm.on_connection_lost();
-  BOOST_TEST((a.what == kind::wait));
-  BOOST_TEST(a.delay.count() == 10);
-  BOOST_TEST(!fsm.accepting_requests());
-  BOOST_TEST((fsm.on_wait_done().what == kind::connect));
-  BOOST_TEST(fsm.on_connect_result(false).delay.count() == 20);
-  BOOST_TEST((fsm.on_wait_done().what == kind::connect));
-  BOOST_TEST(fsm.on_connect_result(false).delay.count() == 40);
-  BOOST_TEST((fsm.on_wait_done().what == kind::connect));
+  // Lost: requests refused at once, waits from the first delay again: 10, 20, 40 ms.
+  waits_then_connects(fsm.on_connection_lost(), 10);
+  waits_then_connects(fsm.on_connect_result(false), 20);
+  waits_then_connects(fsm.on_connect_result(false), 40);
   // The attempts are spent: stop for good.
   BOOST_TEST((fsm.on_connect_result(false).what == kind::stop));
   BOOST_TEST((fsm.current() == state::stopped));
@@ -226,7 +212,7 @@ BOOST_AUTO_TEST_CASE(keys_live_under_the_cluster_prefix_and_no_other_key_is_touc
     BOOST_TEST(reg->key_prefix() == "neolith:alpha:");
     BOOST_TEST_REQUIRE(io.sync(reg->claim(loc("s1", "n1"))).has_value());
     BOOST_TEST_REQUIRE(io.sync(reg->claim(loc("s2", "n1"))).has_value());
-    BOOST_TEST_REQUIRE(io.sync(reg->compare_and_set("s1", "n1", 1, to("n2", "m"))).has_value());
+    BOOST_TEST_REQUIRE(io.sync(reg->compare_and_set("s1", "n1", 1, to("n2", location_state::placed, "m"))).has_value());
     BOOST_TEST(io.sync(reg->list_all()).value().size() == 2u);
     BOOST_TEST(io.sync(reg->list_node("n1")).value().size() == 1u);
     BOOST_TEST(io.sync(reg->get("s1")).value().epoch == 2u);

@@ -22,6 +22,8 @@ namespace asio = boost::asio;
 using namespace neolith::cluster;
 using neolith::error;
 using neolith::test::io_thread;
+using neolith::test::loc;
+using neolith::test::to;
 using neolith::test::why;
 
 namespace {
@@ -71,20 +73,6 @@ struct env {
     return io.sync(std::move(aw));
   }
 };
-
-session_location loc(std::string id, std::string node, std::string meta = "{}") {
-  session_location l;
-  l.session_id = std::move(id);
-  l.node_id = std::move(node);
-  l.session_type = "claude-code";
-  l.metadata = std::move(meta);
-  return l;
-}
-
-location_update to(std::string node, location_state s = location_state::placed,
-                   std::optional<std::string> meta = std::nullopt) {
-  return {std::move(node), s, std::move(meta)};
-}
 
 std::set<std::string> ids(const std::vector<session_location>& v) {
   std::set<std::string> out;

@@ -1,6 +1,8 @@
 // Running registry operations from a test thread: an io_context on its own thread, and a
-// blocking `sync()` that runs one awaitable there and returns its value.
+// blocking `sync()` that runs one awaitable there and returns its value; building entries.
 #pragma once
+
+#include <neolith/cluster/location_registry.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -70,6 +72,22 @@ class io_thread {
 }  // namespace neolith::test
 
 namespace neolith::test {
+
+/// An entry to claim: session `id` on `node`, type "claude-code", metadata `meta`.
+inline cluster::session_location loc(std::string id, std::string node, std::string meta = "{}") {
+  cluster::session_location l;
+  l.session_id = std::move(id);
+  l.node_id = std::move(node);
+  l.session_type = "claude-code";
+  l.metadata = std::move(meta);
+  return l;
+}
+
+/// A compare-and-set's change: to `node`, state `s`, metadata `meta` (kept when nullopt).
+inline cluster::location_update to(std::string node, cluster::location_state s = cluster::location_state::placed,
+                                   std::optional<std::string> meta = std::nullopt) {
+  return {std::move(node), s, std::move(meta)};
+}
 
 /// The failure of `r` as text, or "" for a success (for test messages, which are evaluated
 /// even when the check passes).
