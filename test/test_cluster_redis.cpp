@@ -293,12 +293,18 @@ BOOST_AUTO_TEST_CASE(an_outage_fails_operations_then_they_succeed_again_when_red
     BOOST_TEST((std::chrono::steady_clock::now() - start < 1s));
   }
   server.restart();
-  // Back (the restarted Redis is empty: no persistence in the tests).
-  BOOST_TEST_REQUIRE(neolith::test::wait_until([&] { return reg->connected(); }, 10s));
+  // Back (the restarted Redis is empty: no persistence in the tests): operations succeed again
+  // once the connection is made (bounded polling; a read that finds nothing is an answer).
+  BOOST_TEST_REQUIRE(neolith::test::wait_until(
+      [&] {
+        auto probe = io.sync(reg->get("probe"));
+        return !probe.has_value() && probe.error() == error::session_not_found;
+      },
+      10s));
   auto after = io.sync(reg->claim(loc("after", "n1")));
   BOOST_TEST_REQUIRE(after.has_value(), why(after));
   BOOST_TEST(io.sync(reg->get("after")).value().node_id == "n1");
-  BOOST_TEST(reg->connections() == 2u);
+  BOOST_TEST(reg->connections() >= 2u);  // reconnected (at least once)
 }
 
 BOOST_AUTO_TEST_CASE(a_pending_operation_when_the_connection_breaks_fails_clearly) {
