@@ -16,7 +16,7 @@ struct error_entry {
 
 // One row per error: its stable name, its wire code and its message. The order follows the
 // enum, which the static_assert below checks.
-constexpr std::array<error_entry, 37> entries{{
+constexpr std::array<error_entry, 41> entries{{
     {error::invalid_json, "invalid_json", "invalid_json", "the message is not valid JSON"},
     {error::nesting_too_deep, "nesting_too_deep", "invalid_json", "the JSON is nested too deeply"},
     {error::not_an_object, "not_an_object", "invalid_message", "the message is not a JSON object"},
@@ -54,6 +54,10 @@ constexpr std::array<error_entry, 37> entries{{
     {error::session_not_found, "session_not_found", "internal", "no such session"},
     {error::tls_config, "tls_config", "internal", "the TLS configuration cannot be used"},
     {error::tls_handshake_failed, "tls_handshake_failed", "internal", "the TLS handshake failed"},
+    {error::registry_unavailable, "registry_unavailable", "internal", "the location registry is unavailable"},
+    {error::location_exists, "location_exists", "internal", "the session already has a location"},
+    {error::location_conflict, "location_conflict", "internal", "the session's location changed (compare-and-set conflict)"},
+    {error::registry_protocol, "registry_protocol", "internal", "the registry's store sent an invalid reply"},
 }};
 
 constexpr bool entries_in_order() {
@@ -86,7 +90,7 @@ class category final : public boost::system::error_category {
 }  // namespace
 
 static_assert(entries_in_order(), "error table must follow the enum's order");
-static_assert(entries.size() == static_cast<std::size_t>(error::tls_handshake_failed),
+static_assert(entries.size() == static_cast<std::size_t>(error::registry_protocol),
               "every error needs a row");
 
 const boost::system::error_category& error_category() noexcept {

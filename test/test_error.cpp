@@ -17,7 +17,7 @@ using neolith::result;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::invalid_json);
-constexpr int last_error = static_cast<int>(error::tls_handshake_failed);
+constexpr int last_error = static_cast<int>(error::registry_protocol);
 
 neolith::result<int> parse_positive(int x) {
   if (x <= 0) return error_info(error::invalid_argument, "x must be positive");
@@ -80,6 +80,12 @@ BOOST_AUTO_TEST_CASE(names_round_trip) {
   BOOST_TEST(static_cast<int>(error::tls_config) == static_cast<int>(error::session_not_found) + 1);
   BOOST_TEST(neolith::wire_code(error::tls_config) == "internal");
   BOOST_TEST(neolith::wire_code(error::tls_handshake_failed) == "internal");
+  // The registry's errors were appended after them.
+  BOOST_TEST(static_cast<int>(error::registry_unavailable) == static_cast<int>(error::tls_handshake_failed) + 1);
+  BOOST_TEST(neolith::to_string(error::registry_unavailable) == "registry_unavailable");
+  BOOST_TEST(neolith::to_string(error::location_exists) == "location_exists");
+  BOOST_TEST(neolith::to_string(error::location_conflict) == "location_conflict");
+  BOOST_TEST(neolith::to_string(error::registry_protocol) == "registry_protocol");
 }
 
 BOOST_AUTO_TEST_CASE(category_and_error_code) {

@@ -68,6 +68,12 @@ enum class error : int {
   // --- TLS (wss://, client and daemon). -------------------------------------------------
   tls_config,              ///< a TLS setting cannot be used (unreadable or invalid certificate, key, CA)
   tls_handshake_failed,    ///< the TLS handshake failed (peer not trusted, host name mismatch, not TLS)
+
+  // --- Cluster: the location registry (include/neolith/cluster/). ----------------------
+  registry_unavailable,    ///< the registry's store (Redis) cannot be reached now; nothing was written
+  location_exists,         ///< a claim for a session id the registry already records
+  location_conflict,       ///< a compare-and-set whose expected (node, epoch) is not the current one
+  registry_protocol,       ///< the registry's store answered something that is not a valid reply
 };
 
 /// The error category of neolith (`name()` is "neolith").
