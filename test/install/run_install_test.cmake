@@ -64,7 +64,7 @@ if(DEB)
   endif()
   run("dpkg-deb --field" fields dpkg-deb --field "${debs}" Package Version Depends)
   foreach(needed IN ITEMS "Package: neolith" "Version: ${EXPECTED_VERSION}" "libc6" "libssl-dev"
-                          "libboost-json1.81-dev")
+                          "libboost-json1.81-dev" "libhiredis-dev")
     string(FIND "${fields}" "${needed}" at)
     if(at EQUAL -1)
       message(FATAL_ERROR "install_consumer: the package's control fields lack '${needed}':\n${fields}")
