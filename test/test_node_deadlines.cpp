@@ -10,7 +10,10 @@
 #include <neolith/daemon_node.hpp>
 #include <neolith/deadline.hpp>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <functional>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -131,46 +134,43 @@ BOOST_AUTO_TEST_CASE(timeout_after_written_to_a_stalled_daemon_may_have_executed
   BOOST_TEST(to_string(r.error().sent) == "may_have_executed");
 }
 
-BOOST_AUTO_TEST_CASE(cancellation_tells_whether_the_request_was_written) {
-  using namespace asio::experimental::awaitable_operators;
-  {
-    // Written to a daemon that never answers, then cancelled.
-    asio::io_context ioc;
-    auto peer = slow_info_peer(ioc, 0ms);
-    daemon_node node(ioc.get_executor(), "n", peer.endpoint(), test_capabilities(), patient_options());
-    BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
-    asio::cancellation_signal sig;
-    std::optional<result<msg::sessions_response>> got;
-    node.async_call<msg::sessions_response>(
-        msg::get_sessions{}, 60s,
-        asio::bind_cancellation_slot(sig.slot(), [&](result<msg::sessions_response> r) { got = std::move(r); }));
-    BOOST_TEST_REQUIRE(run_until(ioc, [&] { return node.statistics().frames_sent == 1u; }, 5s));
-    sig.emit(asio::cancellation_type::terminal);
-    BOOST_TEST_REQUIRE(run_until(ioc, [&] { return got.has_value(); }, 5s));
-    BOOST_TEST(got->error() == error::cancelled);
-    BOOST_TEST((got->error().sent == send_state::may_have_executed));
-  }
-  {
-    // Queued while the node reconnects, then cancelled.
-    restartable_daemon daemon;
-    daemon.kill();
-    asio::io_context ioc;
-    auto o = patient_options();
-    o.max_attempts = 1000;
-    daemon_node node(ioc.get_executor(), "n", daemon.endpoint(), test_capabilities(), o);
-    BOOST_TEST(!run(ioc, node.connect()).has_value());
-    asio::cancellation_signal sig;
-    std::optional<result<msg::sessions_response>> got;
-    node.async_call<msg::sessions_response>(
-        msg::get_sessions{}, 60s,
-        asio::bind_cancellation_slot(sig.slot(), [&](result<msg::sessions_response> r) { got = std::move(r); }));
-    BOOST_TEST_REQUIRE(run_until(ioc, [&] { return node.statistics().requests == 1u; }, 5s));
-    sig.emit(asio::cancellation_type::terminal);
-    BOOST_TEST_REQUIRE(run_until(ioc, [&] { return got.has_value(); }, 5s));
-    BOOST_TEST(got->error() == error::cancelled);
-    BOOST_TEST((got->error().sent == send_state::never_sent));
-    (void)run(ioc, node.disconnect());
-  }
+/// Makes a get_sessions request on `node`, cancels it once `ready(node)` holds, and returns
+/// the error it completed with.
+static error_info cancel_when(asio::io_context& ioc, daemon_node& node, std::function<bool(const node_statistics&)> ready) {
+  asio::cancellation_signal sig;
+  std::optional<result<msg::sessions_response>> got;
+  node.async_call<msg::sessions_response>(
+      msg::get_sessions{}, 60s,
+      asio::bind_cancellation_slot(sig.slot(), [&](result<msg::sessions_response> r) { got = std::move(r); }));
+  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return ready(node.statistics()); }, 5s));
+  sig.emit(asio::cancellation_type::terminal);
+  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return got.has_value(); }, 5s));
+  BOOST_TEST_REQUIRE(!got->has_value());
+  return got->error();
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_after_written_may_have_executed) {
+  asio::io_context ioc;
+  auto peer = slow_info_peer(ioc, 0ms);  // never answers get_sessions
+  daemon_node node(ioc.get_executor(), "n", peer.endpoint(), test_capabilities(), patient_options());
+  BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
+  const auto e = cancel_when(ioc, node, [](const node_statistics& s) { return s.frames_sent == 1u; });
+  BOOST_TEST(e == error::cancelled);
+  BOOST_TEST((e.sent == send_state::may_have_executed));
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_while_queued_during_reconnect_is_never_sent) {
+  restartable_daemon daemon;
+  daemon.kill();
+  asio::io_context ioc;
+  auto o = patient_options();
+  o.max_attempts = 1000;
+  daemon_node node(ioc.get_executor(), "n", daemon.endpoint(), test_capabilities(), o);
+  BOOST_TEST(!run(ioc, node.connect()).has_value());
+  const auto e = cancel_when(ioc, node, [](const node_statistics& s) { return s.requests == 1u; });
+  BOOST_TEST(e == error::cancelled);
+  BOOST_TEST((e.sent == send_state::never_sent));
+  (void)run(ioc, node.disconnect());
 }
 
 BOOST_AUTO_TEST_CASE(refused_at_once_is_never_sent) {

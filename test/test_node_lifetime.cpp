@@ -51,17 +51,24 @@ node_options patient_options() {
   return o;
 }
 
+/// A node connected to `peer`.
+std::unique_ptr<daemon_node> connected_node(asio::io_context& ioc, scripted_peer& peer,
+                                            std::optional<node_capabilities> caps = test_capabilities()) {
+  auto node = std::make_unique<daemon_node>(ioc.get_executor(), "n", peer.endpoint(), std::move(caps), patient_options());
+  BOOST_TEST_REQUIRE(run(ioc, node->connect()).has_value());
+  return node;
+}
+
 /// Starts `op(node)` on a node connected to a silent peer, waits until the operation has
 /// written its request (when `requests` > 0) or has started, destroys the node, and returns
 /// what the operation completed with.
 /// (`requests` 0: the node is destroyed before the operation starts.)
 template <class T, class Op>
-std::optional<T> destroy_while_pending(Op op, std::uint64_t requests = 1, bool connect = true,
+std::optional<T> destroy_while_pending(Op op, std::uint64_t requests = 1,
                                        std::optional<node_capabilities> caps = test_capabilities()) {
   asio::io_context ioc;
   auto peer = silent_peer(ioc);
-  auto node = std::make_unique<daemon_node>(ioc.get_executor(), "n", peer.endpoint(), caps, patient_options());
-  if (connect) BOOST_TEST_REQUIRE(run(ioc, node->connect()).has_value());
+  auto node = connected_node(ioc, peer, std::move(caps));
   auto got = start(ioc, op(*node));
   if (requests > 0) {
     BOOST_TEST_REQUIRE(run_until(ioc, [&] { return node->statistics().frames_sent >= requests; }, 5s));
@@ -96,7 +103,7 @@ BOOST_AUTO_TEST_CASE(destroyed_while_spawn_session) {
 
 BOOST_AUTO_TEST_CASE(destroyed_while_spawn_session_while_learning_the_capabilities) {
   expect_shutting_down(destroy_while_pending<result<session>>(
-      [](daemon_node& n) { return n.spawn_session(make_spawn("t")); }, 1, true, std::nullopt));
+      [](daemon_node& n) { return n.spawn_session(make_spawn("t")); }, 1, std::nullopt));
 }
 
 BOOST_AUTO_TEST_CASE(destroyed_while_get_session) {
@@ -143,8 +150,7 @@ BOOST_AUTO_TEST_CASE(operations_made_before_and_started_after_the_destruction) {
   // The awaitable is made while the node lives; the coroutine starts once it is gone.
   asio::io_context ioc;
   auto peer = silent_peer(ioc);
-  auto node = std::make_unique<daemon_node>(ioc.get_executor(), "n", peer.endpoint(), test_capabilities(), patient_options());
-  BOOST_TEST_REQUIRE(run(ioc, node->connect()).has_value());
+  auto node = connected_node(ioc, peer);
   auto health = node->get_health();
   auto sessions = node->get_sessions();
   auto events = node->subscribe();
@@ -182,8 +188,7 @@ BOOST_AUTO_TEST_CASE(destroyed_while_disconnect) {
 BOOST_AUTO_TEST_CASE(destroyed_while_event_subscription_receive) {
   asio::io_context ioc;
   auto peer = silent_peer(ioc);
-  auto node = std::make_unique<daemon_node>(ioc.get_executor(), "n", peer.endpoint(), test_capabilities(), patient_options());
-  BOOST_TEST_REQUIRE(run(ioc, node->connect()).has_value());
+  auto node = connected_node(ioc, peer);
   auto sub = node->subscribe();
   while (sub.try_receive()) {
   }
