@@ -16,7 +16,7 @@ struct error_entry {
 
 // One row per error: its stable name, its wire code and its message. The order follows the
 // enum, which the static_assert below checks.
-constexpr std::array<error_entry, 41> entries{{
+constexpr std::array<error_entry, 42> entries{{
     {error::invalid_json, "invalid_json", "invalid_json", "the message is not valid JSON"},
     {error::nesting_too_deep, "nesting_too_deep", "invalid_json", "the JSON is nested too deeply"},
     {error::not_an_object, "not_an_object", "invalid_message", "the message is not a JSON object"},
@@ -58,6 +58,7 @@ constexpr std::array<error_entry, 41> entries{{
     {error::location_exists, "location_exists", "internal", "the session already has a location"},
     {error::location_conflict, "location_conflict", "internal", "the session's location changed (compare-and-set conflict)"},
     {error::registry_protocol, "registry_protocol", "internal", "the registry's store sent an invalid reply"},
+    {error::invalid_options, "invalid_options", "internal", "the node options cannot be used"},
 }};
 
 constexpr bool entries_in_order() {
@@ -80,6 +81,14 @@ class category final : public boost::system::error_category {
     const auto* e = find(value);
     return e ? e->message : "unknown neolith error";
   }
+  // Generic code recognises ours: `cancelled` is the condition of Asio's operation_aborted
+  // (errc::operation_canceled), `timeout` that of timed_out.
+  boost::system::error_condition default_error_condition(int value) const noexcept override {
+    namespace errc = boost::system::errc;
+    if (value == static_cast<int>(error::cancelled)) return errc::make_error_condition(errc::operation_canceled);
+    if (value == static_cast<int>(error::timeout)) return errc::make_error_condition(errc::timed_out);
+    return boost::system::error_condition(value, *this);
+  }
   char const* message(int value, char* buffer, std::size_t len) const noexcept override {
     const auto* e = find(value);
     if (e) return e->message;
@@ -90,7 +99,7 @@ class category final : public boost::system::error_category {
 }  // namespace
 
 static_assert(entries_in_order(), "error table must follow the enum's order");
-static_assert(entries.size() == static_cast<std::size_t>(error::registry_protocol),
+static_assert(entries.size() == static_cast<std::size_t>(error::invalid_options),
               "every error needs a row");
 
 const boost::system::error_category& error_category() noexcept {
@@ -137,6 +146,15 @@ std::string error_info::what() const {
   out += error_code_name(code);
   out += ')';
   return out;
+}
+
+std::string_view to_string(send_state s) noexcept {
+  switch (s) {
+    case send_state::never_sent: return "never_sent";
+    case send_state::may_have_executed: return "may_have_executed";
+    case send_state::unknown: break;
+  }
+  return "unknown";
 }
 
 std::ostream& operator<<(std::ostream& os, error e) { return os << to_string(e); }

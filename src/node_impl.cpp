@@ -95,6 +95,7 @@ node_impl::node_impl(asio::any_io_executor ex, std::string node_id, node_endpoin
       rng(small_rng::from_random_device()),
       caps_(std::move(caps)) {
   table = request_table<call_ptr>(random_prefix(rng));
+  if (auto v = validate(options); !v) options_error = std::move(v).error();
   health_.status = node_status::offline;
   if (endpoint.tls) {
     tls_server_name = options.tls.server_name.empty() ? endpoint.host : options.tls.server_name;
@@ -179,7 +180,7 @@ struct cancel_request {
 
 }  // namespace
 
-void node_impl::request(message req, std::chrono::milliseconds timeout, asio::any_io_executor caller,
+void node_impl::request(message req, steady::time_point deadline, asio::any_io_executor caller,
                         request_completion handler) {
   // The slot of the type-erased handler (a layer over the caller's own slot that lets every
   // cancellation type through).
@@ -197,18 +198,19 @@ void node_impl::request(message req, std::chrono::milliseconds timeout, asio::an
   if (running_in_light_strand(strand) && inline_submits == 0 && walking == 0 &&
       posted_pending.load(std::memory_order_acquire) == 0) {
     const scope_count inline_submit(inline_submits);
-    submit(std::move(req), timeout, std::move(call));
+    submit(std::move(req), deadline, std::move(call));
     return;
   }
   posted_pending.fetch_add(1, std::memory_order_acq_rel);
-  asio::post(strand, [self = shared_from_this(), r = std::move(req), timeout, call]() mutable {
+  asio::post(strand, [self = shared_from_this(), r = std::move(req), deadline, call]() mutable {
     self->posted_pending.fetch_sub(1, std::memory_order_acq_rel);
-    self->submit(std::move(r), timeout, std::move(call));
+    self->submit(std::move(r), deadline, std::move(call));
   });
 }
 
-void node_impl::submit(message req, std::chrono::milliseconds timeout, call_ptr call) {
+void node_impl::submit(message req, steady::time_point deadline, call_ptr call) {
   auto fail = [&](error_info e) {
+    e.sent = send_state::never_sent;
     call->done = true;
     finish(call, result<message>(std::move(e)));
   };
@@ -216,6 +218,10 @@ void node_impl::submit(message req, std::chrono::milliseconds timeout, call_ptr 
   const int kind = expected_answer(type_of(req));
   if (kind < 0) return fail(error_info(error::invalid_argument, "not a request: " + std::string(to_string(type_of(req)))));
   if (shut_down) return fail(error_info(error::shutting_down, "the node is shut down"));
+  if (deadline == deadline_passed) {
+    stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+    return fail(error_info(error::timeout, "the request's deadline had passed when it was made"));
+  }
   const auto st = state.load(std::memory_order_relaxed);
   if (stopping || st == connection_state::disconnected || st == connection_state::failed) {
     return fail(error_info(error::not_connected, st == connection_state::failed
@@ -226,7 +232,6 @@ void node_impl::submit(message req, std::chrono::milliseconds timeout, call_ptr 
     return fail(error_info(error::queue_full, "the request queue is full (" + std::to_string(options.queue_max) +
                                                   " requests wait for the connection)"));
   }
-  const auto deadline = steady::now() + timeout;
   const request_handle h = table.add(kind, deadline, call);
   call->handle = h;
   auto* e = table.get(h);
@@ -235,7 +240,7 @@ void node_impl::submit(message req, std::chrono::milliseconds timeout, call_ptr 
   set_request_id(req, std::nullopt);
   encode(req, e->frame);
   if (e->frame.empty() || e->frame.back() != '}') {
-    complete(h, error_info(error::internal, "encoding produced no object"));
+    abandon(h, error_info(error::internal, "encoding produced no object"));
     return;
   }
   e->frame.pop_back();
@@ -243,7 +248,7 @@ void node_impl::submit(message req, std::chrono::milliseconds timeout, call_ptr 
   table.append_id(h, e->frame);
   e->frame += "\"}";
   if (e->frame.size() > options.max_message_bytes) {
-    complete(h, error_info(error::message_too_large, "the request is " + std::to_string(e->frame.size()) +
+    abandon(h, error_info(error::message_too_large, "the request is " + std::to_string(e->frame.size()) +
                                                          " bytes, above the maximum message size of " +
                                                          std::to_string(options.max_message_bytes)));
     return;
@@ -259,7 +264,13 @@ void node_impl::cancel(const call_ptr& call) {
     return;
   }
   stats.cancelled.fetch_add(1, std::memory_order_relaxed);
-  complete(*call->handle, error_info(error::cancelled, "the request was cancelled by its caller"));
+  abandon(*call->handle, error_info(error::cancelled, "the request was cancelled by its caller"));
+}
+
+void node_impl::abandon(request_handle h, error_info e) {
+  if (const auto* entry = table.get(h))
+    e.sent = entry->ever_written ? send_state::may_have_executed : send_state::never_sent;
+  complete(h, result<message>(std::move(e)));
 }
 
 void node_impl::complete(request_handle h, result<message> r) {
@@ -295,7 +306,7 @@ void node_impl::on_deadline() {
   const scope_count walk(walking);
   for (const auto h : table.expired(steady::now())) {
     stats.timeouts.fetch_add(1, std::memory_order_relaxed);
-    complete(h, error_info(error::timeout, "the request's deadline passed"));
+    abandon(h, error_info(error::timeout, "the request's deadline passed"));
   }
   if (!shut_down) arm_deadline_timer();
 }
@@ -303,7 +314,7 @@ void node_impl::on_deadline() {
 void node_impl::fail_all(const error_info& e) {
   {
     const scope_count walk(walking);
-    for (const auto h : table.all()) complete(h, e);
+    for (const auto h : table.all()) abandon(h, e);
   }
   // Nothing waits any more: the deadline timer must not keep the executor busy.
   ++deadline_generation;
@@ -364,6 +375,8 @@ void node_impl::set_state(connection_state s) { state.store(s, std::memory_order
 void node_impl::connect(void_completion handler) {
   asio::post(strand, [self = shared_from_this(), h = std::move(handler)]() mutable {
     if (self->shut_down) return deliver(std::move(h), result<void>(error_info(error::shutting_down, "the node is shut down")));
+    // Options the node cannot work with: nothing is started.
+    if (self->options_error) return deliver(std::move(h), result<void>(*self->options_error));
     // A TLS setting that cannot be used will not get better by retrying: fail at once.
     if (self->tls_error) {
       self->emit(event::error{*self->tls_error});

@@ -124,6 +124,8 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   /// `options.tls`, or `options.tls_context`), or why it could not be made.
   std::shared_ptr<asio::ssl::context> tls_context;
   std::optional<error_info> tls_error;
+  /// Why `options` cannot be used (validate()), if they cannot: connect() fails with it.
+  std::optional<error_info> options_error;
   /// The name checked against the daemon's certificate and sent in SNI.
   std::string tls_server_name;
 
@@ -150,9 +152,12 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   /// submitted before it goes back to the socket (see connection::read_loop).
   std::atomic<std::uint64_t> posted_pending{0};
 
+  /// The deadline of a request whose deadline had passed when it was made: it fails with
+  /// `timeout` without being sent.
+  static constexpr steady::time_point deadline_passed = steady::time_point::min();
+
   // ----- Entry points (any thread) --------------------------------------------------------
-  void request(message req, std::chrono::milliseconds timeout, asio::any_io_executor caller,
-               request_completion handler);
+  void request(message req, steady::time_point deadline, asio::any_io_executor caller, request_completion handler);
   void connect(void_completion handler);
   void disconnect(void_completion handler);
   void shutdown();  // from ~daemon_node
@@ -162,9 +167,12 @@ class node_impl : public std::enable_shared_from_this<node_impl> {
   void remove_listener(std::uint64_t id);
 
   // ----- Strand-only ----------------------------------------------------------------------
-  void submit(message req, std::chrono::milliseconds timeout, call_ptr call);
+  void submit(message req, steady::time_point deadline, call_ptr call);
   void cancel(const call_ptr& call);
   void complete(request_handle h, result<message> r);
+  /// Completes `h` with an error of the node's own (no answer came): `e.sent` says whether the
+  /// request was ever written.
+  void abandon(request_handle h, error_info e);
   /// Completes `call` (done already set): at once, or from the strand's queue when submit()
   /// runs inside the request's initiating function (a handler is never called from there).
   void finish(call_ptr call, result<message> r);

@@ -488,6 +488,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_queued_request_is_never_sent) {
   e.daemon.kill();  // nothing listens: the node reconnects and queues
   auto o = fast_node_options();
   o.backoff_base = 200ms;
+  o.backoff_max = 200ms;
   daemon_node node(e.ioc.get_executor(), "n", e.daemon.endpoint(), test_capabilities(), o);
   auto c = run(e.ioc, node.connect());
   BOOST_TEST(!c.has_value());
@@ -500,6 +501,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_queued_request_is_never_sent) {
   sig.emit(asio::cancellation_type::terminal);
   BOOST_TEST(run_until(e.ioc, [&] { return got.has_value(); }, 1s));
   BOOST_TEST(got->error() == error::cancelled);
+  BOOST_TEST((got->error().sent == send_state::never_sent));
   e.daemon.start();
   BOOST_TEST(run_until(e.ioc, [&] { return node.state() == connection_state::connected; }, 5s));
   auto r = run(e.ioc, node.get_health());

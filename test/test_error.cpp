@@ -7,6 +7,8 @@
 
 #include <neolith/error.hpp>
 
+#include <boost/asio/error.hpp>
+
 #include <set>
 #include <string>
 
@@ -17,7 +19,7 @@ using neolith::result;
 namespace {
 
 constexpr int first_error = static_cast<int>(error::invalid_json);
-constexpr int last_error = static_cast<int>(error::registry_protocol);
+constexpr int last_error = static_cast<int>(error::invalid_options);
 
 neolith::result<int> parse_positive(int x) {
   if (x <= 0) return error_info(error::invalid_argument, "x must be positive");
@@ -182,4 +184,40 @@ BOOST_AUTO_TEST_CASE(outcome_try_in_a_normal_function) {
   BOOST_TEST(bad.error().message == "x must be positive");
   BOOST_TEST(check_positive(3).has_value());
   BOOST_TEST(check_positive(0).error() == error::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_options_was_appended) {
+  // Values are stable: new errors come after the registry's.
+  BOOST_TEST(static_cast<int>(error::invalid_options) == static_cast<int>(error::registry_protocol) + 1);
+  BOOST_TEST(neolith::to_string(error::invalid_options) == "invalid_options");
+  BOOST_TEST(neolith::wire_code(error::invalid_options) == "internal");
+}
+
+BOOST_AUTO_TEST_CASE(cancelled_is_recognised_as_asio_s_operation_aborted) {
+  namespace errc = boost::system::errc;
+  const neolith::error_code ours = error::cancelled;
+  const neolith::error_code asios = boost::asio::error::operation_aborted;
+  // Generic code tests a cancellation by its condition: true for Asio's and for ours.
+  BOOST_TEST((asios == errc::operation_canceled));
+  BOOST_TEST((ours == errc::operation_canceled));
+  BOOST_TEST((ours.default_error_condition() == asios.default_error_condition()));
+  BOOST_TEST((errc::make_error_condition(errc::operation_canceled) == ours));
+  // The way generic code writes it against Asio's enum, through the condition.
+  const auto aborted = neolith::error_code(boost::asio::error::operation_aborted).default_error_condition();
+  BOOST_TEST((ours == aborted));
+  BOOST_TEST((ours != neolith::error_code(error::timeout)));
+  // timeout is errc::timed_out; the others keep their own conditions.
+  BOOST_TEST((neolith::error_code(error::timeout) == errc::timed_out));
+  BOOST_TEST((neolith::error_code(error::queue_full) != errc::operation_canceled));
+  BOOST_TEST((neolith::error_code(error::queue_full).default_error_condition().category() == neolith::error_category()));
+  // An error_info compares through its code.
+  const error_info info(error::cancelled, "the request was cancelled");
+  BOOST_TEST((info.code == errc::operation_canceled));
+}
+
+BOOST_AUTO_TEST_CASE(send_state_names) {
+  BOOST_TEST(neolith::to_string(neolith::send_state::unknown) == "unknown");
+  BOOST_TEST(neolith::to_string(neolith::send_state::never_sent) == "never_sent");
+  BOOST_TEST(neolith::to_string(neolith::send_state::may_have_executed) == "may_have_executed");
+  BOOST_TEST((error_info(error::timeout).sent == neolith::send_state::unknown));
 }

@@ -33,6 +33,10 @@
 // still waiting fails with `not_connected`. Requests made while `disconnected` or `failed`
 // fail at once with `not_connected`.
 //
+// Whether a failed request may have run: a request that fails without an answer (timeout,
+// cancelled, not_connected, shutting_down...) says in `error_info::sent` whether it was ever
+// written (`may_have_executed`) or not (`never_sent`).
+//
 // Cancellation. Each operation honours Asio's per-operation cancellation (terminal, partial
 // and total): `co_await (node.get_session(id) || timer.async_wait(use_awaitable))`, parallel
 // groups and a bound cancellation_signal all work. A cancelled request completes with
@@ -41,6 +45,7 @@
 #ifndef NEOLITH_DAEMON_NODE_HPP
 #define NEOLITH_DAEMON_NODE_HPP
 
+#include <neolith/deadline.hpp>
 #include <neolith/detail/adapted_handler.hpp>
 #include <neolith/detail/typed_answer.hpp>
 #include <neolith/error.hpp>
@@ -55,9 +60,11 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -125,14 +132,80 @@ class event_subscription {
   std::shared_ptr<detail::subscription_state> state_;
 };
 
+namespace detail {
+
+/// Hands a request and its completion handler (of `void(result<message>)`) to `impl`; the
+/// deadline without a value takes `options().request_timeout`. The caller's executor is kept
+/// concrete when it is an any_io_executor (coroutines): completing through it costs no
+/// allocation, unlike through the type-erased handler's any_completion_executor.
+void initiate_request(node_impl& impl, message req, call_deadline d, boost::asio::any_io_executor caller,
+                      boost::asio::any_completion_handler<void(result<message>)> handler);
+
+template <class Handler>
+void start_request(node_impl& impl, message req, call_deadline d, Handler handler) {
+  boost::asio::any_io_executor caller;
+  if constexpr (std::is_same_v<boost::asio::associated_executor_t<Handler>, boost::asio::any_io_executor>)
+    caller = boost::asio::get_associated_executor(handler);
+  initiate_request(impl, std::move(req), d, std::move(caller),
+                   boost::asio::any_completion_handler<void(result<message>)>(std::move(handler)));
+}
+
+/// A request whose handler takes the answer of type `Answer` (`void(result<Answer>)`).
+template <class Answer, class Handler>
+void start_call(node_impl& impl, message req, call_deadline d, Handler handler) {
+  start_request(impl, std::move(req), d, adapt_handler(std::move(handler), [](auto h, result<message> r) {
+                  std::move(h)(answer_as<Answer>(std::move(r)));
+                }));
+}
+
+/// Runs an operation of the node to its end, as a coroutine co_spawn can complete with (its
+/// value type has a default constructor).
+template <class T>
+boost::asio::awaitable<std::optional<result<T>>> keep_result(boost::asio::awaitable<result<T>> op) {
+  co_return co_await std::move(op);
+}
+
+/// The initiating function of the `async_*` forms: runs `op` and completes with
+/// `void(error_code, T)` (a default-constructed T on failure); the failure's `error_info`
+/// goes to `*diag` when given (cleared on success).
+template <class T, class CompletionToken>
+auto async_run(boost::asio::any_io_executor node_ex, boost::asio::awaitable<result<T>> op, error_info* diag,
+               CompletionToken&& token) {
+  static_assert(std::is_default_constructible_v<T>);
+  return boost::asio::async_initiate<CompletionToken, void(error_code, T)>(
+      [node_ex](auto handler, boost::asio::awaitable<result<T>> a, error_info* d) {
+        const boost::asio::any_io_executor ex = boost::asio::get_associated_executor(handler, node_ex);
+        boost::asio::co_spawn(
+            ex, keep_result<T>(std::move(a)),
+            adapt_handler(std::move(handler), [d](auto h, std::exception_ptr e, std::optional<result<T>> r) {
+              if (e) std::rethrow_exception(e);  // std::bad_alloc only: operations never throw
+              if (r && r->has_value()) {
+                if (d) *d = error_info();
+                return std::move(h)(error_code(), std::move(*r).value());
+              }
+              error_info why = r ? std::move(*r).error() : error_info(error::internal, "the operation did not complete");
+              const error_code ec = why.code;
+              if (d) *d = std::move(why);
+              std::move(h)(ec, T());
+            }));
+      },
+      token, std::move(op), diag);
+}
+
+}  // namespace detail
+
 class daemon_node {
  public:
   using executor_type = boost::asio::any_io_executor;
-  /// A per-call deadline; nullopt takes the option's default (30 s; 5 s for get_health).
-  using deadline = std::optional<std::chrono::milliseconds>;
+  /// A per-call deadline: a duration counted from the call (`2s`), an absolute
+  /// `std::chrono::steady_clock::time_point` (one budget for several calls), or none (`{}`):
+  /// the option's default (`request_timeout`, 30 s; `health_timeout`, 5 s, for get_health).
+  using deadline = call_deadline;
 
   /// A node for the daemon at `endpoint`. With `capabilities` unset, they are learned from the
   /// daemon's `node_info` (fetched by the first `spawn_session` or `get_node_info`).
+  /// `options` that `validate()` refuses make `connect()` fail at once with
+  /// `error::invalid_options` (and every request with `not_connected`).
   daemon_node(executor_type ex, std::string node_id, node_endpoint endpoint,
               std::optional<node_capabilities> capabilities = std::nullopt, node_options options = {});
 
@@ -164,7 +237,8 @@ class daemon_node {
   /// connection attempt: success, or that attempt's error (the supervisor then goes on
   /// reconnecting in the background, as the seed does). Connected already: succeeds at once.
   /// A wss:// node whose TLS files cannot be used (`node_options::tls`) fails at once with
-  /// `error::tls_config` and starts nothing: retrying would not help.
+  /// `error::tls_config`, one whose options are invalid with `error::invalid_options`; neither
+  /// starts anything: retrying would not help.
   boost::asio::awaitable<result<void>> connect();
 
   /// Stops the supervisor and closes the connection; requests still waiting fail with
@@ -172,9 +246,13 @@ class daemon_node {
   boost::asio::awaitable<result<void>> disconnect();
 
   // ----- Operations --------------------------------------------------------------------
+  // Each keeps the node's state alive while it waits: destroying the daemon_node completes it
+  // with `shutting_down`, safely.
+
   /// Spawns a session. Refused locally, without touching the network, when the capabilities
   /// say the node cannot spawn (`spawn_not_supported`) or does not run `request.type`
-  /// (`unsupported_session_type`).
+  /// (`unsupported_session_type`). The deadline covers the node_info request made first when
+  /// the capabilities are unknown.
   boost::asio::awaitable<result<session>> spawn_session(session_spawn_request request, deadline d = {});
   /// The session, or nullopt when the daemon does not know the id.
   boost::asio::awaitable<result<std::optional<session>>> get_session(std::string session_id, deadline d = {});
@@ -192,36 +270,99 @@ class daemon_node {
   /// error.
   boost::asio::awaitable<result<node_health>> get_health(deadline d = {});
 
+  // ----- The same operations for any completion token ------------------------------------
+  // Completion signature `void(error_code, T)`, as Asio's own operations: they compose with
+  // `co_spawn`, `deferred`, parallel groups (`wait_for_one_success`), `as_tuple`,
+  // `use_awaitable` (which throws `system_error` on failure), callbacks. On failure T is
+  // default-constructed; the `error_info` (message, `sent`) goes to `diag` when given, which
+  // must live until the completion (as Boost.MySQL's diagnostics). The operation runs on the
+  // handler's associated executor (the node's when it has none).
+  template <class CompletionToken>
+  auto async_spawn_session(session_spawn_request request, deadline d, CompletionToken&& token) {
+    return run_async(spawn_session(std::move(request), d), nullptr, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_spawn_session(session_spawn_request request, deadline d, error_info& diag, CompletionToken&& token) {
+    return run_async(spawn_session(std::move(request), d), &diag, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_get_session(std::string session_id, deadline d, CompletionToken&& token) {
+    return run_async(get_session(std::move(session_id), d), nullptr, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_get_session(std::string session_id, deadline d, error_info& diag, CompletionToken&& token) {
+    return run_async(get_session(std::move(session_id), d), &diag, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_terminate_session(std::string session_id, deadline d, CompletionToken&& token) {
+    return run_async(terminate_session(std::move(session_id), d), nullptr, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_terminate_session(std::string session_id, deadline d, error_info& diag, CompletionToken&& token) {
+    return run_async(terminate_session(std::move(session_id), d), &diag, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_restore_session(serialized_session serialized, deadline d, CompletionToken&& token) {
+    return run_async(restore_session(std::move(serialized), d), nullptr, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_restore_session(serialized_session serialized, deadline d, error_info& diag, CompletionToken&& token) {
+    return run_async(restore_session(std::move(serialized), d), &diag, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_get_sessions(deadline d, CompletionToken&& token) {
+    return run_async(get_sessions(d), nullptr, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_get_sessions(deadline d, error_info& diag, CompletionToken&& token) {
+    return run_async(get_sessions(d), &diag, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_get_node_info(deadline d, CompletionToken&& token) {
+    return run_async(get_node_info(d), nullptr, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_get_node_info(deadline d, error_info& diag, CompletionToken&& token) {
+    return run_async(get_node_info(d), &diag, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_get_health(deadline d, CompletionToken&& token) {
+    return run_async(get_health(d), nullptr, std::forward<CompletionToken>(token));
+  }
+  template <class CompletionToken>
+  auto async_get_health(deadline d, error_info& diag, CompletionToken&& token) {
+    return run_async(get_health(d), &diag, std::forward<CompletionToken>(token));
+  }
+
+  // ----- Any request -------------------------------------------------------------------
   /// Sends any request message (its requestId is set by the node) and completes with the
   /// answer: its response message, or the daemon's `error` as an error_info. Signature
-  /// `void(result<message>)`; works with any completion token.
+  /// `void(result<message>)`; works with any completion token. `{}` as the deadline takes
+  /// `options().request_timeout`.
   template <class CompletionToken>
-  auto async_request(message request, std::chrono::milliseconds timeout, CompletionToken&& token) {
+  auto async_request(message request, deadline d, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, void(result<message>)>(
-        [this](auto handler, message req, std::chrono::milliseconds t) {
-          start_request(std::move(req), t, std::move(handler));
+        [impl = impl_](auto handler, message req, deadline dl) {
+          detail::start_request(*impl, std::move(req), dl, std::move(handler));
         },
-        token, std::move(request), timeout);
+        token, std::move(request), d);
   }
 
   /// Sends a request of type `Request` (a `msg::` request; its requestId is set by the node)
   /// and completes with its answer of type `Answer`: signature `void(result<Answer>)`; another
   /// answer type fails with `error::unexpected_response`, the daemon's `error` arrives as an
-  /// error_info. Works with any completion token. The typed operations use it: their
-  /// coroutine frames hold the one answer type, not the whole `message` variant (the
+  /// error_info. Works with any completion token. The typed operations use the same path:
+  /// their coroutine frames hold the one answer type, not the whole `message` variant (the
   /// request's frames stay small enough for Asio's per-thread recycling of frames).
   template <class Answer, class Request, class CompletionToken>
-  auto async_call(Request request, std::chrono::milliseconds timeout, CompletionToken&& token) {
+  auto async_call(Request request, deadline d, CompletionToken&& token) {
     static_assert(detail::is_message_alternative_v<Answer> && detail::is_message_alternative_v<Request>,
                   "async_call takes a request and an answer of the protocol (neolith::msg::...)");
     return boost::asio::async_initiate<CompletionToken, void(result<Answer>)>(
-        [this](auto handler, Request req, std::chrono::milliseconds t) {
-          start_request(message(std::move(req)), t,
-                        detail::adapt_handler(std::move(handler), [](auto h, result<message> r) {
-                          std::move(h)(detail::answer_as<Answer>(std::move(r)));
-                        }));
+        [impl = impl_](auto handler, Request req, deadline dl) {
+          detail::start_call<Answer>(*impl, message(std::move(req)), dl, std::move(handler));
         },
-        token, std::move(request), timeout);
+        token, std::move(request), d);
   }
 
   // ----- Events ------------------------------------------------------------------------
@@ -234,20 +375,10 @@ class daemon_node {
   void remove_listener(std::uint64_t id);
 
  private:
-  /// Hands a request and its completion handler (of `void(result<message>)`) to the node. The
-  /// caller's executor is kept concrete when it is an any_io_executor (coroutines): completing
-  /// through it costs no allocation, unlike through the type-erased handler's
-  /// any_completion_executor.
-  template <class Handler>
-  void start_request(message req, std::chrono::milliseconds timeout, Handler handler) {
-    boost::asio::any_io_executor caller;
-    if constexpr (std::is_same_v<boost::asio::associated_executor_t<Handler>, boost::asio::any_io_executor>)
-      caller = boost::asio::get_associated_executor(handler);
-    initiate_request(std::move(req), timeout, std::move(caller),
-                     boost::asio::any_completion_handler<void(result<message>)>(std::move(handler)));
+  template <class T, class CompletionToken>
+  auto run_async(boost::asio::awaitable<result<T>> op, error_info* diag, CompletionToken&& token) {
+    return detail::async_run<T>(get_executor(), std::move(op), diag, std::forward<CompletionToken>(token));
   }
-  void initiate_request(message req, std::chrono::milliseconds timeout, boost::asio::any_io_executor caller,
-                        boost::asio::any_completion_handler<void(result<message>)> handler);
 
   std::shared_ptr<detail::node_impl> impl_;
 };

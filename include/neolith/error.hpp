@@ -74,6 +74,9 @@ enum class error : int {
   location_exists,         ///< a claim for a session id the registry already records
   location_conflict,       ///< a compare-and-set whose expected (node, epoch) is not the current one
   registry_protocol,       ///< the registry's store answered something that is not a valid reply
+
+  // --- Configuration. ------------------------------------------------------------------
+  invalid_options,         ///< a `node_options` value cannot be used (zero interval, zero queue...)
 };
 
 /// The error category of neolith (`name()` is "neolith").
@@ -105,12 +108,26 @@ error error_from_wire_code(std::string_view code) noexcept;
 /// "<category>:<value>" (e.g. "system:111").
 std::string error_code_name(const error_code& ec);
 
+/// For a request that failed without an answer (`timeout`, `cancelled`, `not_connected`,
+/// `shutting_down`, `queue_full`...): whether it could have run on the daemon. A router
+/// deciding whether it may retry a `spawn_session` elsewhere reads it.
+enum class send_state : unsigned char {
+  unknown,            ///< not a request's failure (a connection error, a daemon's answer, ...)
+  never_sent,         ///< the request was never written to a connection: it did not run
+  may_have_executed,  ///< it was written at least once: the daemon may have run it
+};
+
+/// "unknown", "never_sent", "may_have_executed".
+std::string_view to_string(send_state s) noexcept;
+
 /// The error payload of neolith's results: the code (always set for a failure) and the
 /// human-readable detail, such as the daemon's own text for a remote error or the path of the
-/// offending field for a decoding error. `message` may be empty; `what()` never is.
+/// offending field for a decoding error. `message` may be empty; `what()` never is. `sent`
+/// says whether a request that failed without an answer may have run (see `send_state`).
 struct error_info {
   error_code code;
   std::string message;
+  send_state sent = send_state::unknown;
 
   error_info() = default;
   error_info(error_code c) : code(c) {}  // NOLINT: implicit by design

@@ -6,7 +6,9 @@
 #include <neolith/daemon_node.hpp>
 #include <neolith/daemon_options.hpp>
 #include <neolith/daemon_server.hpp>
+#include <neolith/deadline.hpp>
 #include <neolith/error.hpp>
+#include <neolith/fan_out.hpp>
 #include <neolith/json.hpp>
 #include <neolith/log.hpp>
 #include <neolith/metrics.hpp>

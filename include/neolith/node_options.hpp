@@ -52,8 +52,9 @@ struct node_options {
   /// then it fails with `error::connect_timeout`.
   ms connect_timeout{10'000};
 
-  /// The deadline of a request when the call gives none. A deadline is absolute: it covers
-  /// the time the request waits in the queue and any re-sends after a reconnect.
+  /// The deadline of a request when the call gives none, counted from the call. It covers the
+  /// whole life of the request: the time it waits in the queue and any re-sends after a
+  /// reconnect.
   ms request_timeout{30'000};
 
   /// The deadline of `get_health()` when the call gives none.
@@ -119,6 +120,14 @@ struct node_options {
   /// dropped (and counted), so a slow consumer never stalls the node nor grows its memory.
   std::size_t event_queue_capacity = 1024;
 };
+
+/// Checks what a node cannot work with: a timeout or interval that is zero or negative, a
+/// negative backoff or one whose base exceeds its max, `max_attempts` below 0, `jitter`
+/// outside 0 to 1, a zero `queue_max` or `event_queue_capacity`, `max_message_bytes` below 1024, an empty
+/// bearer token.
+/// Fails with `error::invalid_options` and a message naming the option. A node made with such
+/// options fails `connect()` at once with that error, and starts nothing.
+result<void> validate(const node_options& o);
 
 }  // namespace neolith
 

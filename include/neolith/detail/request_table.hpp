@@ -52,6 +52,7 @@ class request_table {
     std::uint64_t seq = 0;
     request_state state = request_state::free;
     int kind = 0;             ///< what answer the request expects (the caller's code)
+    bool ever_written = false;  ///< taken by the writer at least once (it may have run)
     time_point deadline{};
     std::string frame;        ///< the encoded request, requestId included
     std::optional<Completion> completion;
@@ -77,6 +78,7 @@ class request_table {
     e.seq = ++last_seq_;
     e.state = request_state::queued;
     e.kind = kind;
+    e.ever_written = false;
     e.deadline = deadline;
     e.frame.clear();
     e.completion.emplace(std::move(c));
@@ -134,6 +136,7 @@ class request_table {
       entry* e = get(h);
       if (e && e->state == request_state::queued) {
         e->state = request_state::written;
+        e->ever_written = true;
         --queued_;
         ++written_;
         return h;
