@@ -46,7 +46,8 @@ result<redis_address> parse_redis_url(std::string_view text) {
       return bad(text, "has an invalid port");
     a.port = static_cast<std::uint16_t>(value);
   }
-  std::string_view path = u.path();
+  const std::string decoded_path = u.path();  // a decoded copy: keep it while the view is used
+  std::string_view path = decoded_path;
   if (!path.empty() && path != "/") {
     path.remove_prefix(1);
     int db = -1;
