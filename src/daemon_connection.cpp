@@ -237,6 +237,9 @@ void daemon_connection::configure_stream() {
     }));
   }
   ws_.read_message_max(o.max_message_bytes);
+  // After a close frame (a message refused for its size among them), what the client still
+  // sends is read and dropped for up to close_timeout, so that its close frame is not lost.
+  ws_.next_layer().next_layer().set_teardown_limits({o.close_timeout, teardown_limits{}.bytes});
   ws_.auto_fragment(false);
   // Pings (and pongs) from the client count as activity for the heartbeat timeout.
   ws_.control_callback([this](websocket::frame_type, beast::string_view) { last_activity_ = clock::now(); });

@@ -46,7 +46,8 @@ void write_fields(json_writer&, const msg::get_health&) {}
 void write_fields(json_writer&, const msg::get_sessions&) {}
 void write_fields(json_writer&, const msg::get_node_info&) {}
 void write_fields(json_writer& w, const msg::heartbeat& m) {
-  if (m.time) w.member("timestamp", *m.time);
+  // A number of ms since the epoch, as the TypeScript client declares (`timestamp: number`).
+  if (m.time) w.member("timestamp", static_cast<std::int64_t>(m.time->time_since_epoch().count()));
   if (m.health) write_member(w, "health", *m.health);
 }
 void write_fields(json_writer& w, const msg::session_spawned& m) {

@@ -30,7 +30,7 @@ inline constexpr std::array<example, 18> examples{{
     {"get_health", R"j({"type":"get_health","requestId":"get_health_1795942077123_0.5"})j"},
     {"get_sessions", R"j({"type":"get_sessions","requestId":"get_sessions_1795942077123_0.5"})j"},
     {"get_node_info", R"j({"type":"get_node_info","requestId":"get_node_info_1795942077123_0.5"})j"},
-    {"heartbeat", R"j({"type":"heartbeat","timestamp":"2026-11-29T08:47:57.123Z","health":{"status":"healthy","cpuUsage":12.5,"memoryUsage":40,"activeSessions":3,"responseTime":4,"lastHeartbeat":"2026-11-29T08:47:57.123Z","uptime":3600}})j"},
+    {"heartbeat", R"j({"type":"heartbeat","timestamp":1795942077123,"health":{"status":"healthy","cpuUsage":12.5,"memoryUsage":40,"activeSessions":3,"responseTime":4,"lastHeartbeat":"2026-11-29T08:47:57.123Z","uptime":3600}})j"},
     {"session_spawned", R"j({"type":"session_spawned","sessionId":"session-1","session":{"id":"session-1","orchestratorId":"orch-1","task":{"id":"task-1","type":"code","description":"Refactor the parser","priority":"high","status":"pending","createdAt":"2026-11-29T08:47:57.123Z","updatedAt":"2026-11-29T08:47:57.123Z"},"type":"claude-code","status":"running","startedAt":"2026-11-29T08:47:57.200Z","memoryContext":{"scratchpad":{},"episodic":[],"semantic":[]},"metrics":{"tokensUsed":0,"duration":0,"tasksCompleted":0,"errorsEncountered":0,"averageResponseTime":0}},"requestId":"spawn_session_1795942077123_0.5"})j"},
     {"session_state", R"j({"type":"session_state","sessionId":"session-404","session":null,"requestId":"get_session_1795942077123_0.25"})j"},
     {"session_terminated", R"j({"type":"session_terminated","sessionId":"session-1","success":true,"requestId":"terminate_session_1795942077123_0.75"})j"},

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/daemon_fixture.hpp"
+#include "support/raw_ws.hpp"
 #include "support/wait.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -195,6 +196,27 @@ BOOST_AUTO_TEST_CASE(oversized_frame_closes_with_1009) {
   BOOST_TEST_REQUIRE(!c->send_text(over));
   BOOST_TEST(c->wait_closed());
   BOOST_TEST(c->close_reason().code == static_cast<std::uint16_t>(websocket::close_code::too_big));
+  check_alive(d, bystander.get());
+}
+
+BOOST_AUTO_TEST_CASE(a_frame_far_above_the_limit_still_gets_1009) {
+  // One frame of 2 MiB, then 16 MiB, against the default 1 MiB limit: the daemon refuses it at
+  // its header while the rest is still arriving. The close frame must reach the peer (a socket
+  // closed with unread bytes sends a reset, and the reset would discard the close frame).
+  daemon_fixture d;
+  BOOST_TEST_REQUIRE(test_daemon_options().max_message_bytes == 1024u * 1024);
+  auto bystander = d.connect();
+  for (const bool read_while_writing : {true, false}) {
+    for (const std::size_t mib : {2u, 16u}) {
+      const auto r = send_oversized_frame(d.port(), mib << 20, read_while_writing);
+      BOOST_TEST_CONTEXT(mib << " MiB, reading " << (read_while_writing ? "while writing" : "after writing")) {
+        BOOST_TEST_REQUIRE(r.upgraded, r.problem);
+        // The daemon reads (and drops) the rest of the frame: the write is not cut by a reset.
+        BOOST_TEST(r.write_completed, r.problem);
+        BOOST_TEST(r.close_code == static_cast<std::uint16_t>(websocket::close_code::too_big), r.problem);
+      }
+    }
+  }
   check_alive(d, bystander.get());
 }
 

@@ -6,6 +6,7 @@
 
 #include "support/fault_proxy.hpp"
 #include "support/node_env.hpp"
+#include "support/raw_ws.hpp"
 
 #include <neolith/daemon_node.hpp>
 #include <neolith/json.hpp>
@@ -81,6 +82,39 @@ awaitable<std::vector<result<session>>> spawn_many(daemon_node& node, int n, std
 
 awaitable<void> collect(awaitable<std::vector<result<session>>> a, std::optional<std::vector<result<session>>>& out) {
   out.emplace(co_await std::move(a));
+}
+
+/// One oversized frame a scripted peer writes to a node.
+struct oversize_attempt {
+  std::size_t bytes;
+  bool read_while_writing;
+};
+
+/// A peer's connection: the next of `attempts` while some are left (what it saw goes to
+/// `seen`), then an ordinary daemon answering get_session. (A free coroutine: its arguments
+/// live in its frame.)
+awaitable<void> oversize_then_serve(std::shared_ptr<scripted_peer::ws_stream> ws, std::vector<oversize_attempt> attempts,
+                                    std::shared_ptr<std::vector<oversized_exchange>> seen) {
+  if (seen->size() < attempts.size()) {
+    const oversize_attempt a = attempts[seen->size()];
+    seen->push_back(oversized_exchange{});
+    const std::size_t index = seen->size() - 1;
+    auto r = co_await write_oversized_frame(ws->next_layer().socket(), a.bytes, a.read_while_writing);
+    (*seen)[index] = std::move(r);
+    co_return;
+  }
+  for (;;) {
+    auto text = co_await read_text(*ws);
+    if (!text) co_return;
+    auto m = decode(*text);
+    if (!m) continue;
+    if (auto* g = std::get_if<msg::get_session>(&m.value())) {
+      msg::session_state a;
+      a.request_id = g->request_id;
+      a.session_id = g->session_id;
+      co_await write_text(*ws, encode(message(a)));
+    }
+  }
 }
 
 }  // namespace
@@ -461,6 +495,41 @@ BOOST_AUTO_TEST_CASE(an_oversized_frame_breaks_the_connection_which_is_reconnect
   BOOST_TEST(run_until(ioc, [&] { return node.state() == connection_state::connected; }, 5s));
   BOOST_TEST(run(ioc, node.get_session("small")).has_value());
   BOOST_TEST(run_until(ioc, [&] { return big.has_value(); }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(a_frame_far_above_the_limit_gets_1009_from_the_node) {
+  // A peer writes 2 MiB, then 16 MiB, in one frame to a node with the default 1 MiB limit,
+  // reading after it has written, then while writing. The node refuses each at its header,
+  // sends 1009, and reads (drops) the rest of the frame, so the close frame reaches the peer
+  // rather than a reset; it then reconnects.
+  const std::vector<oversize_attempt> attempts{
+      {2u << 20, false}, {16u << 20, false}, {2u << 20, true}, {16u << 20, true}};
+  auto seen = std::make_shared<std::vector<oversized_exchange>>();
+  asio::io_context ioc;
+  scripted_peer peer(ioc.get_executor(), [attempts, seen](std::shared_ptr<scripted_peer::ws_stream> ws) {
+    return oversize_then_serve(std::move(ws), attempts, seen);
+  });
+  auto o = fast_node_options();
+  BOOST_TEST_REQUIRE(o.max_message_bytes == 1024u * 1024);
+  daemon_node node(ioc.get_executor(), "n", peer.endpoint(), test_capabilities(), o);
+  event_log log;
+  log.attach(node);
+  BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
+  auto all_seen = [&] {
+    return seen->size() == attempts.size() && (seen->back().close_code != 0 || !seen->back().problem.empty());
+  };
+  BOOST_TEST_REQUIRE(run_until(ioc, [&] { return all_seen() && node.state() == connection_state::connected; }, 30s));
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    const auto& r = (*seen)[i];
+    BOOST_TEST_CONTEXT((attempts[i].bytes >> 20) << " MiB, reading "
+                                                 << (attempts[i].read_while_writing ? "while writing" : "after writing")) {
+      BOOST_TEST(r.write_completed, r.problem);
+      BOOST_TEST(r.close_code == 1009u, r.problem);
+    }
+  }
+  for (const auto& [d, at] : log.all<event::disconnected>()) BOOST_TEST(d.reason == error::message_too_large, d.reason.what());
+  BOOST_TEST(node.statistics().connection_losses == attempts.size());
+  BOOST_TEST(run(ioc, node.get_session("after")).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 
 #include "cli_options.hpp"
 
+#include <neolith/detail/json_write.hpp>
 #include <neolith/json.hpp>
 
 #include <boost/json/parse.hpp>
@@ -79,6 +80,20 @@ result<boost::json::value> parse_json(std::string_view text) {
   json::value v = json::parse(text, ec, json::storage_ptr(), opts);
   if (ec) return error_info(error::invalid_json, "not JSON: " + ec.message());
   return v;
+}
+
+std::string json_text(const boost::json::value& v) {
+  std::string out;
+  detail::json_writer w(out);
+  w.json(v);
+  return out;
+}
+
+std::string json_text(const boost::json::object& o) {
+  std::string out;
+  detail::json_writer w(out);
+  w.json(o);
+  return out;
 }
 
 std::string random_uuid() {

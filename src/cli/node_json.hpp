@@ -29,6 +29,11 @@ boost::json::object event_json(const node_event& e);
 /// `error::invalid_json` and the parser's message.
 result<boost::json::value> parse_json(std::string_view text);
 
+/// `v` as JSON text, numbers written as the wire writes them (plain decimals, never the
+/// exponent form of Boost.JSON's serializer: "cpuUsage":11.36, not 1.136E1).
+std::string json_text(const boost::json::value& v);
+std::string json_text(const boost::json::object& o);
+
 /// A random version 4 UUID ("6f1c...-4...-8...").
 std::string random_uuid();
 

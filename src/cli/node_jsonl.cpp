@@ -337,7 +337,7 @@ class jsonl_driver {
 
   void write(const json::object& o) {
     if (output_failed_) return;
-    std::string text = json::serialize(o);
+    std::string text = json_text(o);
     text += '\n';
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
       // Nobody reads the results any more: stop reading requests, finish what runs.

@@ -112,7 +112,7 @@ asio::awaitable<void> run_command(daemon_node& node, node_invocation& inv, int& 
     if (!r) {
       print_node_error(std::string(op_name(inv.op)) + " failed: " + r.error().what());
     } else {
-      std::string out = json::serialize(r.value());
+      std::string out = json_text(r.value());
       out += '\n';
       if (std::fwrite(out.data(), 1, out.size(), stdout) == out.size() && std::fflush(stdout) == 0) {
         exit_code = 0;

@@ -11,8 +11,9 @@
 // the last of them has completed. `next_layer()` is the TCP stream wherever it lives (fetch it
 // again after `start_tls()`; `beast::get_lowest_layer` does).
 //
-// Teardown (a WebSocket close): with TLS, close_notify first (`async_shutdown`), then the TCP
-// teardown, as Beast does for `ssl::stream`; plain, the TCP teardown.
+// Teardown (a WebSocket close): with TLS, close_notify (`async_shutdown`), as Beast does for
+// `ssl::stream`; plain, the bounded TCP teardown of tcp_teardown.hpp (not Beast's, which
+// closes with bytes still arriving, and the reset loses the close frame).
 //
 // Single-threaded like any Asio I/O object. One read and one write may be in flight at once
 // (asio::ssl::stream allows it too).
@@ -20,6 +21,7 @@
 #define NEOLITH_DETAIL_MAYBE_TLS_STREAM_HPP
 
 #include <neolith/detail/adapted_handler.hpp>
+#include <neolith/detail/tcp_teardown.hpp>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -92,7 +94,11 @@ class maybe_tls_stream {
                                                                                  buffers);
   }
 
-  /// Starts the TLS shutdown then the TCP teardown (see async_teardown below).
+  /// How long and how much the (plain) teardown reads before it closes the socket.
+  void set_teardown_limits(teardown_limits l) noexcept { teardown_limits_ = l; }
+  const teardown_limits& get_teardown_limits() const noexcept { return teardown_limits_; }
+
+  /// Starts the TLS shutdown (see async_teardown below).
   template <class TeardownHandler>
   void async_tls_teardown(boost::beast::role_type role, TeardownHandler&& handler) {
     boost::beast::async_teardown(role, tls_->ssl, keep_alive(std::forward<TeardownHandler>(handler)));
@@ -134,6 +140,7 @@ class maybe_tls_stream {
 
   next_layer_type next_;              // plain: the TCP stream (moved out by start_tls)
   std::shared_ptr<tls_block> tls_;    // null: plain
+  teardown_limits teardown_limits_;
 };
 
 /// Synchronous teardown (Beast's websocket close): close_notify then TCP teardown with TLS.
@@ -147,16 +154,15 @@ void teardown(boost::beast::role_type role, maybe_tls_stream<NextLayer>& s, boos
   teardown(role, s.next_layer(), ec);
 }
 
-/// Asynchronous teardown: with TLS, Beast's ssl::stream teardown (async_shutdown, then the
-/// TCP teardown of the next layer); plain, the TCP teardown.
+/// Asynchronous teardown: with TLS, Beast's ssl::stream teardown (async_shutdown); plain, the
+/// bounded TCP teardown.
 template <class NextLayer, class TeardownHandler>
 void async_teardown(boost::beast::role_type role, maybe_tls_stream<NextLayer>& s, TeardownHandler&& handler) {
   if (s.is_tls()) {
     s.async_tls_teardown(role, std::forward<TeardownHandler>(handler));
     return;
   }
-  using boost::beast::websocket::async_teardown;
-  async_teardown(role, s.next_layer(), std::forward<TeardownHandler>(handler));
+  async_bounded_teardown(role, s.next_layer(), s.get_teardown_limits(), std::forward<TeardownHandler>(handler));
 }
 
 }  // namespace neolith::detail
