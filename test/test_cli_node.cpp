@@ -342,6 +342,10 @@ BOOST_AUTO_TEST_CASE(oneshot_spawn_get_terminate) {
   const json::value s2 = ok_json({url, "spawn", "--type=claude-flow", "--description=second"});
   BOOST_TEST(s2.at("task").at("id") != t.at("id"));
   BOOST_TEST(s2.at("type") == "claude-flow");
+  // The platform's later name of claude-flow comes back as spelled (issue 11).
+  const json::value s3 = ok_json({url, "spawn", "--type=ruflo", "--description=third"});
+  BOOST_TEST(s3.at("type") == "ruflo");
+  BOOST_TEST(ok_json({url, "get", std::string(s3.at("id").as_string())}).at("type") == "ruflo");
 
   const json::value got = ok_json({url, "get", id});
   BOOST_TEST(got.at("id") == json::value(id));
@@ -349,7 +353,7 @@ BOOST_AUTO_TEST_CASE(oneshot_spawn_get_terminate) {
   BOOST_TEST(ok_json({url, "get", "no-such-session"}) == nullptr);
 
   const json::value all = ok_json({url, "sessions"});
-  BOOST_TEST(all.as_array().size() == 2u);
+  BOOST_TEST(all.as_array().size() == 3u);
 
   BOOST_TEST(ok_json({url, "terminate", id}) == true);
   BOOST_TEST(ok_json({url, "terminate", id}) == false);
@@ -797,6 +801,26 @@ BOOST_AUTO_TEST_CASE(jsonl_first_connection_fails_and_the_run_goes_on) {
   const auto names = j.event_names();
   BOOST_TEST((std::vector<std::string>(names.begin(), names.begin() + 3) ==
               std::vector<std::string>{"connecting", "error", "reconnect-failed"}));
+}
+
+BOOST_AUTO_TEST_CASE(jsonl_ruflo_is_reported_as_ruflo) {
+  daemon_fixture d;
+  jsonl_process j(jsonl_args(d.port()));
+  j.send(request_line("i", "get_node_info"));
+  BOOST_TEST(j.result("i").at("value").at("capabilities").at("supportedSessionTypes") ==
+             (json::array{"claude-code", "claude-flow", "ruflo"}));
+  json::object spawn = request_line("s", "spawn_session");
+  spawn["request"] = spawn_request("ruflo").at("request");
+  j.send(spawn);
+  const auto spawned = j.result("s");
+  BOOST_TEST_REQUIRE(spawned.at("ok") == true, json::serialize(spawned));
+  BOOST_TEST(spawned.at("value").at("type") == "ruflo");
+  BOOST_TEST(j.event("session-spawned").at("session").at("type") == "ruflo");
+  j.send(request_line("l", "get_sessions"));
+  const auto list = j.result("l");
+  BOOST_TEST_REQUIRE(list.at("value").as_array().size() == 1u, json::serialize(list));
+  BOOST_TEST(list.at("value").as_array()[0].at("type") == "ruflo");
+  BOOST_TEST(j.finish() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(jsonl_reconnects_after_the_daemon_restarts) {
