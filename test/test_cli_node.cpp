@@ -23,6 +23,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -801,6 +802,35 @@ BOOST_AUTO_TEST_CASE(jsonl_first_connection_fails_and_the_run_goes_on) {
   const auto names = j.event_names();
   BOOST_TEST((std::vector<std::string>(names.begin(), names.begin() + 3) ==
               std::vector<std::string>{"connecting", "error", "reconnect-failed"}));
+}
+
+BOOST_AUTO_TEST_CASE(jsonl_pushes_of_unknown_types_are_message_events_as_received) {
+  // A newer daemon's push of a type the node does not know: {"event":"message","message":<the
+  // object as received>}; a malformed frame stays an error event (issue 11).
+  static const std::string push =
+      R"({"type":"custom_push","payload":{"ratio":0.1,"big":9007199254740993,"list":[1,"a",null,{"deep":[true]}]}})";
+  boost::asio::io_context ioc;
+  scripted_peer peer(ioc.get_executor(), [](std::shared_ptr<scripted_peer::ws_stream> ws) -> boost::asio::awaitable<void> {
+    co_await write_text(*ws, push);
+    co_await write_text(*ws, R"({"payload":{}})");  // no type: an error event
+    while (co_await read_text(*ws)) {
+    }
+  });
+  std::thread io([&ioc] { ioc.run(); });
+  struct stop_io {
+    boost::asio::io_context& ioc;
+    std::thread& t;
+    ~stop_io() {
+      ioc.stop();
+      t.join();
+    }
+  } stop{ioc, io};
+  jsonl_process j(jsonl_args(peer.port()));
+  const auto m = j.event("message");
+  BOOST_TEST(m.size() == 2u, json::serialize(m));
+  BOOST_TEST(m.at("message") == parse(push), json::serialize(m));
+  BOOST_TEST(j.event("error").at("error").at("code") == "missing_field");
+  BOOST_TEST(j.finish() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(jsonl_ruflo_is_reported_as_ruflo) {

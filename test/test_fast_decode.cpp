@@ -141,6 +141,21 @@ BOOST_AUTO_TEST_CASE(every_session_type_spelling_is_kept_both_ways) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(unknown_types_are_the_same_error_both_ways) {
+  // A newer daemon's push: unknown_type from both paths, with the same requestId and type
+  // (a node passes such a message on as a `message` event).
+  for (const char* t : {R"({"type":"custom_push","payload":{"a":[1,2.5,"x"],"n":null}})",
+                        R"({"type":"custom_push","requestId":"r-9"})",
+                        R"({"payload":{},"type":"custom_push"})"}) {
+    BOOST_TEST(!agree(t), t);
+    static decoder fast;
+    auto r = fast.decode(t);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().code == error::unknown_type, t);
+    BOOST_TEST((fast.request_type() == std::optional<std::string>("custom_push")), t);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(escaped_strings_and_keys_in_any_order_after_type) {
   BOOST_TEST(agree(R"({"type":"get_session","requestId":"a\"b\\c\u00e9\ud83d\ude00","sessionId":"s\n1"})"));
   BOOST_TEST(agree(R"(  {"type" : "health_response" , "health":{"uptime":5,"lastHeartbeat":"2026-11-29T08:47:57Z",)"
