@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <variant>
@@ -78,7 +79,13 @@ node_capabilities daemon_core::capabilities() const {
   node_capabilities c;
   c.can_spawn_sessions = opts_.max_sessions > 0 && !opts_.session_types.empty();
   c.max_concurrent_sessions = static_cast<std::int64_t>(opts_.max_sessions);
-  c.supported_session_types = opts_.session_types;
+  // Every spelling of each kind run here: a node that runs claude-flow lists "ruflo" too, so
+  // that a client of either name finds its type.
+  for (session_type t : {session_type::claude_code, session_type::claude_flow, session_type::ruflo}) {
+    const auto runs = [t](session_type have) { return same_kind(have, t); };
+    if (std::any_of(opts_.session_types.begin(), opts_.session_types.end(), runs))
+      c.supported_session_types.push_back(t);
+  }
   c.has_gpu_access = opts_.has_gpu_access;
   c.has_high_memory = opts_.has_high_memory;
   if (!opts_.custom_capabilities.empty()) c.custom_capabilities = opts_.custom_capabilities;

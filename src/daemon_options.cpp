@@ -43,7 +43,7 @@ result<void> validate(const daemon_options& o) {
         return bad("session type '" + std::string(to_string(o.session_types[i])) + "' is listed twice");
   if (!o.custom_runner && o.runner == runner_kind::process) {
     for (session_type t : o.session_types)
-      if (!o.exec.contains(t))
+      if (std::none_of(o.exec.begin(), o.exec.end(), [t](const auto& e) { return same_kind(e.first, t); }))
         return bad("the process runner needs --exec " + std::string(to_string(t)) + "=COMMAND");
   }
   if (!o.custom_runner && o.runner == runner_kind::inproc && !o.exec.empty())

@@ -279,7 +279,7 @@ result<void> read(const json_value& v, node_status& out) {
   return read_enum(v, out, parse_node_status, "healthy, degraded, unhealthy, offline");
 }
 result<void> read(const json_value& v, session_type& out) {
-  return read_enum(v, out, parse_session_type, "claude-code, claude-flow");
+  return read_enum(v, out, parse_session_type, "claude-code, claude-flow, ruflo");
 }
 result<void> read(const json_value& v, task_type& out) {
   return read_enum(v, out, parse_task_type, "code, research, analysis, custom, general");

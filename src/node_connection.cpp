@@ -3,6 +3,7 @@
 // frame ready at that moment in one socket write (corked_stream).
 #include "node_impl.hpp"
 
+#include <neolith/detail/json_write.hpp>
 #include <neolith/detail/tls_context.hpp>
 #include <neolith/detail/ws_deflate.hpp>
 
@@ -330,16 +331,34 @@ void connection::heartbeat_tick() {
 
 // ----- Frames from the daemon ----------------------------------------------------------
 
+namespace {
+
+// The object of a frame the decoder found well-formed but of an unknown type, read as the
+// wire wrote it (numbers exactly); nullopt if it is not one after all.
+std::optional<boost::json::object> unknown_message(std::string_view text) {
+  boost::json::value v = parse_exact(text, {});
+  if (auto* o = v.if_object()) return std::move(*o);
+  return std::nullopt;
+}
+
+}  // namespace
+
 void node_impl::on_frame(connection& c, std::string_view text) {
   decoder& dec = thread_decoder(options.max_message_bytes);
   auto r = dec.decode(text);
   if (!r) {
+    const auto& rid = dec.request_id();
+    const std::optional<request_handle> h = rid ? table.find(*rid) : std::nullopt;
+    // A well-formed message of a type we do not know (a newer daemon's push) that answers no
+    // pending request reaches the application as it came (the seed passes every unsolicited
+    // message on). Only this error path parses the text again.
+    if (r.error().code == error::unknown_type && !h) {
+      if (auto unknown = unknown_message(text)) return emit(event::message{message{}, std::move(unknown)});
+    }
     stats.invalid_frames.fetch_add(1, std::memory_order_relaxed);
     error_info e(r.error().code, "the daemon sent an invalid frame: " + r.error().what());
     // An answer we can attribute fails its request at once rather than by its deadline.
-    if (const auto& rid = dec.request_id()) {
-      if (auto h = table.find(*rid)) return complete(*h, std::move(e));
-    }
+    if (h) return complete(*h, std::move(e));
     emit(event::error{std::move(e)});
     return;
   }
@@ -379,7 +398,7 @@ void node_impl::on_frame(connection& c, std::string_view text) {
       emit(event::error{error_info(error_from_wire_code(err.code), err.text)});
       return;
     }
-    default: emit(event::message{std::move(m)}); return;
+    default: emit(event::message{std::move(m), std::nullopt}); return;
   }
 }
 

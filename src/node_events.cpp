@@ -22,4 +22,18 @@ std::string_view event_name(const node_event& e) noexcept {
   return names[e.index()];
 }
 
+namespace event {
+
+std::string_view message::type_name() const noexcept {
+  if (unknown) {
+    if (const auto it = unknown->find("type"); it != unknown->end()) {
+      if (const auto* s = it->value().if_string()) return *s;
+    }
+    return {};
+  }
+  return to_string(type_of(message));
+}
+
+}  // namespace event
+
 }  // namespace neolith

@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -99,7 +100,11 @@ class process_runner final : public session_runner,
   result<void> start(const run_request& r, end_handler on_end) override {
     if (!r.session) return error_info(error::invalid_argument, "no session");
     const session& s = *r.session;
+    // The command of the type as spelled, else of another spelling of the same kind
+    // (a "ruflo" session runs claude-flow's command).
     auto cmd_it = opts_.exec.find(s.type);
+    if (cmd_it == opts_.exec.end())
+      cmd_it = std::find_if(opts_.exec.begin(), opts_.exec.end(), [&](const auto& e) { return same_kind(e.first, s.type); });
     if (cmd_it == opts_.exec.end())
       return error_info(error::unsupported_session_type,
                         "no command for session type " + std::string(to_string(s.type)));

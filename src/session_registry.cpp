@@ -27,7 +27,8 @@ session_registry::session_registry(session_registry_limits limits, std::shared_p
 }
 
 bool session_registry::supports(session_type t) const noexcept {
-  return std::find(limits_.types.begin(), limits_.types.end(), t) != limits_.types.end();
+  return std::any_of(limits_.types.begin(), limits_.types.end(),
+                     [t](session_type have) { return same_kind(have, t); });
 }
 
 std::string session_registry::new_id() {

@@ -17,9 +17,10 @@ constexpr names<node_status, 4> node_status_names{{
     {node_status::unhealthy, "unhealthy"},
     {node_status::offline, "offline"},
 }};
-constexpr names<session_type, 2> session_type_names{{
+constexpr names<session_type, 3> session_type_names{{
     {session_type::claude_code, "claude-code"},
     {session_type::claude_flow, "claude-flow"},
+    {session_type::ruflo, "ruflo"},
 }};
 constexpr names<task_type, 5> task_type_names{{
     {task_type::code, "code"},
@@ -101,8 +102,6 @@ std::optional<node_status> parse_node_status(std::string_view s) noexcept {
   return parse_name(node_status_names, s);
 }
 std::optional<session_type> parse_session_type(std::string_view s) noexcept {
-  // "ruflo" is the platform's later name for claude-flow.
-  if (s == "ruflo") return session_type::claude_flow;
   return parse_name(session_type_names, s);
 }
 std::optional<task_type> parse_task_type(std::string_view s) noexcept {
@@ -122,8 +121,9 @@ std::optional<session_status> parse_session_status(std::string_view s) noexcept 
 }
 
 bool node_capabilities::supports(session_type t) const noexcept {
-  return std::find(supported_session_types.begin(), supported_session_types.end(), t) !=
-         supported_session_types.end();
+  // An older daemon lists "claude-flow" only, and runs a "ruflo" session all the same.
+  return std::any_of(supported_session_types.begin(), supported_session_types.end(),
+                     [t](session_type have) { return same_kind(have, t); });
 }
 
 }  // namespace neolith

@@ -23,6 +23,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -342,6 +343,10 @@ BOOST_AUTO_TEST_CASE(oneshot_spawn_get_terminate) {
   const json::value s2 = ok_json({url, "spawn", "--type=claude-flow", "--description=second"});
   BOOST_TEST(s2.at("task").at("id") != t.at("id"));
   BOOST_TEST(s2.at("type") == "claude-flow");
+  // The platform's later name of claude-flow comes back as spelled (issue 11).
+  const json::value s3 = ok_json({url, "spawn", "--type=ruflo", "--description=third"});
+  BOOST_TEST(s3.at("type") == "ruflo");
+  BOOST_TEST(ok_json({url, "get", std::string(s3.at("id").as_string())}).at("type") == "ruflo");
 
   const json::value got = ok_json({url, "get", id});
   BOOST_TEST(got.at("id") == json::value(id));
@@ -349,7 +354,7 @@ BOOST_AUTO_TEST_CASE(oneshot_spawn_get_terminate) {
   BOOST_TEST(ok_json({url, "get", "no-such-session"}) == nullptr);
 
   const json::value all = ok_json({url, "sessions"});
-  BOOST_TEST(all.as_array().size() == 2u);
+  BOOST_TEST(all.as_array().size() == 3u);
 
   BOOST_TEST(ok_json({url, "terminate", id}) == true);
   BOOST_TEST(ok_json({url, "terminate", id}) == false);
@@ -797,6 +802,55 @@ BOOST_AUTO_TEST_CASE(jsonl_first_connection_fails_and_the_run_goes_on) {
   const auto names = j.event_names();
   BOOST_TEST((std::vector<std::string>(names.begin(), names.begin() + 3) ==
               std::vector<std::string>{"connecting", "error", "reconnect-failed"}));
+}
+
+BOOST_AUTO_TEST_CASE(jsonl_pushes_of_unknown_types_are_message_events_as_received) {
+  // A newer daemon's push of a type the node does not know: {"event":"message","message":<the
+  // object as received>}; a malformed frame stays an error event (issue 11).
+  static const std::string push =
+      R"({"type":"custom_push","payload":{"ratio":0.1,"big":9007199254740993,"list":[1,"a",null,{"deep":[true]}]}})";
+  boost::asio::io_context ioc;
+  scripted_peer peer(ioc.get_executor(), [](std::shared_ptr<scripted_peer::ws_stream> ws) -> boost::asio::awaitable<void> {
+    co_await write_text(*ws, push);
+    co_await write_text(*ws, R"({"payload":{}})");  // no type: an error event
+    while (co_await read_text(*ws)) {
+    }
+  });
+  std::thread io([&ioc] { ioc.run(); });
+  struct stop_io {
+    boost::asio::io_context& ioc;
+    std::thread& t;
+    ~stop_io() {
+      ioc.stop();
+      t.join();
+    }
+  } stop{ioc, io};
+  jsonl_process j(jsonl_args(peer.port()));
+  const auto m = j.event("message");
+  BOOST_TEST(m.size() == 2u, json::serialize(m));
+  BOOST_TEST(m.at("message") == parse(push), json::serialize(m));
+  BOOST_TEST(j.event("error").at("error").at("code") == "missing_field");
+  BOOST_TEST(j.finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(jsonl_ruflo_is_reported_as_ruflo) {
+  daemon_fixture d;
+  jsonl_process j(jsonl_args(d.port()));
+  j.send(request_line("i", "get_node_info"));
+  BOOST_TEST(j.result("i").at("value").at("capabilities").at("supportedSessionTypes") ==
+             (json::array{"claude-code", "claude-flow", "ruflo"}));
+  json::object spawn = request_line("s", "spawn_session");
+  spawn["request"] = spawn_request("ruflo").at("request");
+  j.send(spawn);
+  const auto spawned = j.result("s");
+  BOOST_TEST_REQUIRE(spawned.at("ok") == true, json::serialize(spawned));
+  BOOST_TEST(spawned.at("value").at("type") == "ruflo");
+  BOOST_TEST(j.event("session-spawned").at("session").at("type") == "ruflo");
+  j.send(request_line("l", "get_sessions"));
+  const auto list = j.result("l");
+  BOOST_TEST_REQUIRE(list.at("value").as_array().size() == 1u, json::serialize(list));
+  BOOST_TEST(list.at("value").as_array()[0].at("type") == "ruflo");
+  BOOST_TEST(j.finish() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(jsonl_reconnects_after_the_daemon_restarts) {

@@ -242,6 +242,96 @@ BOOST_AUTO_TEST_CASE(spawn_refused_for_an_unsupported_type) {
   BOOST_TEST(e.node.statistics().requests == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(ruflo_and_claude_flow_are_reported_as_spelled) {
+  // The platform renamed claude-flow to ruflo: one kind of session, each reported with the
+  // spelling it was spawned or restored with (issue 11). Each session is a process that ends
+  // at once, so the daemon pushes its session_updated; claude-flow's command serves ruflo.
+  auto o = test_daemon_options();
+  o.runner = runner_kind::process;
+  o.exec[session_type::claude_code] = "exit 0";
+  o.exec[session_type::claude_flow] = "exit 0";
+  env e(o);
+  auto sub = e.node.subscribe();
+  e.connect();
+  auto info = run(e.ioc, e.node.get_node_info());
+  BOOST_TEST_REQUIRE(info.has_value());
+  BOOST_TEST((info.value().capabilities.supported_session_types ==
+              std::vector<session_type>{session_type::claude_code, session_type::claude_flow, session_type::ruflo}));
+  auto ruflo = run(e.ioc, e.node.spawn_session(make_spawn("r", session_type::ruflo)));
+  BOOST_TEST_REQUIRE(ruflo.has_value(), (ruflo ? "" : ruflo.error().what()));
+  BOOST_TEST((ruflo.value().type == session_type::ruflo));
+  auto flow = run(e.ioc, e.node.spawn_session(make_spawn("f", session_type::claude_flow)));
+  BOOST_TEST_REQUIRE(flow.has_value());
+  BOOST_TEST((flow.value().type == session_type::claude_flow));
+  auto list = run(e.ioc, e.node.get_sessions());
+  BOOST_TEST_REQUIRE(list.has_value());
+  BOOST_TEST_REQUIRE(list.value().size() == 2u);
+  for (const session& s : list.value())
+    BOOST_TEST((s.type == (s.id == ruflo.value().id ? session_type::ruflo : session_type::claude_flow)));
+  auto got = run(e.ioc, e.node.get_session(ruflo.value().id));
+  BOOST_TEST_REQUIRE((got.has_value() && got.value().has_value()));
+  BOOST_TEST((got.value()->type == session_type::ruflo));
+
+  // Its session_updated push (the process ended) says ruflo too.
+  std::optional<session> updated;
+  BOOST_TEST(run_until(e.ioc, [&] {
+    while (auto ev = sub.try_receive()) {
+      const auto* m = std::get_if<event::message>(&*ev);
+      if (!m) continue;
+      if (const auto* u = std::get_if<msg::session_updated>(&m->message); u && u->session_id == ruflo.value().id)
+        updated = u->session;
+    }
+    return updated.has_value() && is_ended(updated->status);
+  }, 5s));
+  BOOST_TEST_REQUIRE(updated.has_value());
+  BOOST_TEST((updated->type == session_type::ruflo));
+
+  // Restored as ruflo, it stays ruflo; as claude-flow, claude-flow.
+  serialized_session ser;
+  ser.session = *got.value();
+  ser.metadata.serialized_at = now_timestamp();
+  ser.metadata.node_id = "node-a";
+  ser.metadata.version = "1";
+  auto restored = run(e.ioc, e.node.restore_session(ser));
+  BOOST_TEST_REQUIRE(restored.has_value(), (restored ? "" : restored.error().what()));
+  auto after = run(e.ioc, e.node.get_session(ruflo.value().id));
+  BOOST_TEST_REQUIRE((after.has_value() && after.value().has_value()));
+  BOOST_TEST((after.value()->type == session_type::ruflo));
+  ser.session.id = "restored-as-claude-flow";
+  ser.session.type = session_type::claude_flow;
+  BOOST_TEST_REQUIRE(run(e.ioc, e.node.restore_session(ser)).has_value());
+  auto as_flow = run(e.ioc, e.node.get_session("restored-as-claude-flow"));
+  BOOST_TEST_REQUIRE((as_flow.has_value() && as_flow.value().has_value()));
+  BOOST_TEST((as_flow.value()->type == session_type::claude_flow));
+}
+
+BOOST_AUTO_TEST_CASE(ruflo_on_a_node_that_lists_claude_flow_only_and_the_error_text) {
+  // An older daemon lists claude-flow only: the local check lets ruflo through (same kind).
+  auto caps = test_capabilities();
+  caps.supported_session_types = {session_type::claude_flow};
+  env e(test_daemon_options(), fast_node_options(), caps);
+  e.connect();
+  auto r = run(e.ioc, e.node.spawn_session(make_spawn("r", session_type::ruflo)));
+  BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().what()));
+  BOOST_TEST((r.value().type == session_type::ruflo));
+  // A daemon that runs claude-code only refuses ruflo, naming it as sent.
+  auto o = test_daemon_options();
+  o.session_types = {session_type::claude_code};
+  env code_only(o, fast_node_options(), test_capabilities());  // the node believes it does
+  code_only.connect();
+  auto refused = run(code_only.ioc, code_only.node.spawn_session(make_spawn("x", session_type::ruflo)));
+  BOOST_TEST_REQUIRE(!refused.has_value());
+  BOOST_TEST(refused.error() == error::unsupported_session_type);
+  BOOST_TEST(refused.error().what().find("'ruflo'") != std::string::npos, refused.error().what());
+  BOOST_TEST(refused.error().what().find("claude-flow") == std::string::npos, refused.error().what());
+  // The local refusal names it the same way.
+  caps.supported_session_types = {session_type::claude_code};
+  env local(test_daemon_options(), fast_node_options(), caps);
+  auto here = run(local.ioc, local.node.spawn_session(make_spawn("y", session_type::ruflo)));
+  BOOST_TEST_REQUIRE(!here.has_value());
+  BOOST_TEST(here.error().what().find("'ruflo'") != std::string::npos, here.error().what());
+}
+
 BOOST_AUTO_TEST_CASE(a_request_above_the_size_limit_is_not_sent) {
   auto o = fast_node_options();
   o.max_message_bytes = 2048;

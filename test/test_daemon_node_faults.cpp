@@ -14,6 +14,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 
 #include <set>
 
@@ -56,6 +57,25 @@ struct event_log {
     return out;
   }
 };
+
+/// The next get_session a scripted peer reads (other messages skipped); nullopt at the end.
+awaitable<std::optional<msg::get_session>> next_get_session(scripted_peer::ws_stream& ws) {
+  for (;;) {
+    auto text = co_await read_text(ws);
+    if (!text) co_return std::nullopt;
+    auto m = decode(*text);
+    if (!m) continue;
+    if (auto* g = std::get_if<msg::get_session>(&m.value())) co_return std::move(*g);
+  }
+}
+
+/// Answers `g`: no such session.
+awaitable<bool> answer_not_found(scripted_peer::ws_stream& ws, const msg::get_session& g) {
+  msg::session_state a;
+  a.request_id = g.request_id;
+  a.session_id = g.session_id;
+  co_return co_await write_text(ws, encode(message(a)));
+}
 
 /// Spawns `n` sessions concurrently; returns the results in order.
 awaitable<std::vector<result<session>>> spawn_many(daemon_node& node, int n, std::string prefix) {
@@ -406,16 +426,11 @@ BOOST_AUTO_TEST_SUITE(garbage)
 BOOST_AUTO_TEST_CASE(garbage_frames_from_the_peer_are_counted_and_survived) {
   asio::io_context ioc;
   scripted_peer peer(ioc.get_executor(), [](std::shared_ptr<scripted_peer::ws_stream> ws) -> awaitable<void> {
-    for (;;) {
-      auto text = co_await read_text(*ws);
-      if (!text) co_return;
-      auto m = decode(*text);
-      if (!m) continue;
-      auto* g = std::get_if<msg::get_session>(&m.value());
-      if (!g) continue;
+    while (auto g = co_await next_get_session(*ws)) {
       const std::string rid = *g->request_id;
-      // Garbage first: not JSON, a binary frame, an unknown type, a valid but unrelated
-      // answer, an error with an unknown code for nobody, deep nesting.
+      // Garbage first: not JSON, a binary frame, an unknown type (not garbage: since issue 11
+      // a `message` event), a valid but unrelated answer, an error with an unknown code for
+      // nobody, deep nesting.
       co_await write_text(*ws, "{not json");
       ws->binary(true);
       co_await ws->async_write(asio::buffer(std::string("\x01\x02", 2)), asio::as_tuple(use_awaitable));
@@ -430,10 +445,7 @@ BOOST_AUTO_TEST_CASE(garbage_frames_from_the_peer_are_counted_and_survived) {
         // An answer that does not decode but names the request.
         co_await write_text(*ws, R"({"type":"session_state","sessionId":7,"requestId":")" + rid + "\"}");
       } else {
-        msg::session_state a;
-        a.request_id = rid;
-        a.session_id = g->session_id;
-        co_await write_text(*ws, encode(message(a)));
+        co_await answer_not_found(*ws, *g);
       }
     }
   });
@@ -451,10 +463,65 @@ BOOST_AUTO_TEST_CASE(garbage_frames_from_the_peer_are_counted_and_survived) {
   BOOST_TEST_REQUIRE(!bad.has_value());
   BOOST_TEST(bad.error() == error::wrong_field_type, bad.error().what());
   const auto s = node.statistics();
-  BOOST_TEST(s.invalid_frames >= 3u * 3u);  // not JSON, binary, unknown type, nesting, per request
+  BOOST_TEST(s.invalid_frames >= 3u * 3u);  // not JSON, binary, nesting, per request
   BOOST_TEST(s.unmatched_replies >= 3u);
   BOOST_TEST(log.count("error") >= 9u);
+  // The unknown type answers no pending request ("x"): passed on, once per request.
+  BOOST_TEST(run_until(ioc, [&] { return log.count("message") == 3u; }, 5s));
+  for (const auto& [m, at] : log.all<event::message>()) {
+    BOOST_TEST_REQUIRE(m.unknown.has_value());
+    BOOST_TEST(*m.unknown == (boost::json::object{{"type", "no_such_type"}, {"requestId", "x"}}));
+  }
   BOOST_TEST(peer.connections() == 1u);  // all of it on one connection: none broke it
+  BOOST_TEST((node.state() == connection_state::connected));
+}
+
+BOOST_AUTO_TEST_CASE(pushes_of_unknown_types_reach_the_application_as_received) {
+  // A newer daemon pushes messages this library does not know: each is a `message` event with
+  // the object as received. Malformed frames stay `error` events; an unknown type that names
+  // a pending request fails that request.
+  static const std::string push =
+      R"({"type":"custom_push","payload":{"n":1.5,"big":9007199254740993,"list":[1,"a",null,{"deep":[true]}]}})";
+  static const std::string push_with_id = R"({"requestId":"nobody","type":"custom_push","seq":2})";
+  asio::io_context ioc;
+  scripted_peer peer(ioc.get_executor(), [](std::shared_ptr<scripted_peer::ws_stream> ws) -> awaitable<void> {
+    while (auto g = co_await next_get_session(*ws)) {
+      const std::string rid = *g->request_id;
+      if (g->session_id == "claimed") {
+        co_await write_text(*ws, R"({"type":"custom_push","requestId":")" + rid + "\"}");
+        continue;
+      }
+      co_await write_text(*ws, push);
+      co_await write_text(*ws, R"({"payload":{}})");          // no type
+      co_await write_text(*ws, R"({"type":7})");               // a type that is no string
+      co_await write_text(*ws, R"(["custom_push"])");          // not an object
+      co_await write_text(*ws, R"({"type":"custom_push",)");   // not JSON
+      co_await write_text(*ws, push_with_id);
+      co_await answer_not_found(*ws, *g);
+    }
+  });
+  daemon_node node(ioc.get_executor(), "n", peer.endpoint(), test_capabilities(), fast_node_options());
+  event_log log;
+  log.attach(node);
+  BOOST_TEST_REQUIRE(run(ioc, node.connect()).has_value());
+  auto ok = run(ioc, node.get_session("pushes"));
+  BOOST_TEST_REQUIRE(ok.has_value(), (ok ? "" : ok.error().what()));
+  BOOST_TEST(run_until(ioc, [&] { return log.count("message") == 2u && log.count("error") == 4u; }, 5s));
+  const auto messages = log.all<event::message>();
+  BOOST_TEST_REQUIRE(messages.size() == 2u);
+  BOOST_TEST_REQUIRE(messages[0].first.unknown.has_value());
+  BOOST_TEST(*messages[0].first.unknown == boost::json::parse(push).as_object());
+  BOOST_TEST(messages[0].first.type_name() == "custom_push");
+  BOOST_TEST(messages[0].first.unknown->at("payload").at("big").is_int64());  // exactly as written
+  BOOST_TEST_REQUIRE(messages[1].first.unknown.has_value());
+  BOOST_TEST(*messages[1].first.unknown == boost::json::parse(push_with_id).as_object());
+  BOOST_TEST(node.statistics().invalid_frames == 4u);  // the malformed ones only
+  // An unknown type in answer to a pending request fails it; it is no event.
+  auto claimed = run(ioc, node.get_session("claimed"));
+  BOOST_TEST_REQUIRE(!claimed.has_value());
+  BOOST_TEST(claimed.error() == error::unknown_type, claimed.error().what());
+  BOOST_TEST(log.count("message") == 2u);
+  BOOST_TEST(peer.connections() == 1u);
   BOOST_TEST((node.state() == connection_state::connected));
 }
 

@@ -73,7 +73,8 @@ BOOST_AUTO_TEST_CASE(node_info_health_heartbeat_shapes) {
   const auto& caps = info->at("capabilities").as_object();
   BOOST_TEST(caps.at("canSpawnSessions").as_bool() == true);
   BOOST_TEST(caps.at("maxConcurrentSessions").as_int64() == 7);
-  BOOST_TEST(caps.at("supportedSessionTypes").as_array().size() == 2u);
+  // Both spellings of claude-flow (issue 11).
+  BOOST_TEST(caps.at("supportedSessionTypes") == (boost::json::array{"claude-code", "claude-flow", "ruflo"}));
   BOOST_TEST(caps.at("hasGPUAccess").as_bool() == true);
   BOOST_TEST(caps.at("hasHighMemory").as_bool() == false);
   BOOST_TEST(caps.at("customCapabilities").as_object().at("fast-disk").as_bool() == true);
@@ -156,10 +157,10 @@ BOOST_AUTO_TEST_CASE(spawn_get_terminate_list) {
   BOOST_TEST(str(s.at("task").as_object(), "id") == "task-1");
   BOOST_TEST(!s.contains("endedAt"));
 
-  // A second spawn gets another id; "ruflo" is read as claude-flow.
+  // A second spawn gets another id; "ruflo" comes back as spelled (issue 11).
   auto b = spawn(*c, "s2", "ruflo");
   BOOST_TEST(str(b, "sessionId") != id);
-  BOOST_TEST(str(b.at("session").as_object(), "type") == "claude-flow");
+  BOOST_TEST(str(b.at("session").as_object(), "type") == "ruflo");
 
   auto g = c->request(session_request("get_session", id), "g1");
   BOOST_TEST_REQUIRE(g.has_value());

@@ -125,6 +125,37 @@ BOOST_AUTO_TEST_CASE(sessions_with_memory_entries_and_null_sessions) {
   BOOST_TEST(agree(text));
 }
 
+BOOST_AUTO_TEST_CASE(every_session_type_spelling_is_kept_both_ways) {
+  // claude-flow and ruflo are one kind of session, but each is read as spelled, by both paths.
+  for (session_type t : {session_type::claude_code, session_type::claude_flow, session_type::ruflo}) {
+    msg::session_spawned m;
+    m.request_id = "r";
+    m.session = samples::make_session(false);
+    m.session.type = t;
+    const std::string text = encode(message(m));
+    BOOST_TEST(text.find("\"type\":\"" + std::string(to_string(t)) + "\"") != std::string::npos, text);
+    BOOST_TEST(agree(text), text);  // the fast path takes it
+    message fast;
+    BOOST_TEST_REQUIRE(detail::fast_decode(text, fast));
+    BOOST_TEST((std::get<msg::session_spawned>(fast).session.type == t));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_types_are_the_same_error_both_ways) {
+  // A newer daemon's push: unknown_type from both paths, with the same requestId and type
+  // (a node passes such a message on as a `message` event).
+  for (const char* t : {R"({"type":"custom_push","payload":{"a":[1,2.5,"x"],"n":null}})",
+                        R"({"type":"custom_push","requestId":"r-9"})",
+                        R"({"payload":{},"type":"custom_push"})"}) {
+    BOOST_TEST(!agree(t), t);
+    static decoder fast;
+    auto r = fast.decode(t);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().code == error::unknown_type, t);
+    BOOST_TEST((fast.request_type() == std::optional<std::string>("custom_push")), t);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(escaped_strings_and_keys_in_any_order_after_type) {
   BOOST_TEST(agree(R"({"type":"get_session","requestId":"a\"b\\c\u00e9\ud83d\ude00","sessionId":"s\n1"})"));
   BOOST_TEST(agree(R"(  {"type" : "health_response" , "health":{"uptime":5,"lastHeartbeat":"2026-11-29T08:47:57Z",)"

@@ -384,7 +384,8 @@ BOOST_AUTO_TEST_CASE(lenient_reading) {
   ruflo.replace(ruflo.find("claude-code"), 11, "ruflo");
   const auto spawn = decode(ruflo);
   BOOST_TEST_REQUIRE(spawn.has_value());
-  BOOST_TEST((std::get<msg::spawn_session>(spawn.value()).request.type == session_type::claude_flow));
+  BOOST_TEST((std::get<msg::spawn_session>(spawn.value()).request.type == session_type::ruflo));
+  BOOST_TEST(encode(spawn.value()) == ruflo);  // written back as received
   // Duplicate keys: the last one wins, as in JavaScript.
   const auto dup = decode(R"({"type":"get_session","sessionId":"a","sessionId":"b"})");
   BOOST_TEST_REQUIRE(dup.has_value());
@@ -535,7 +536,7 @@ BOOST_AUTO_TEST_CASE(field_errors_name_the_field_and_keep_the_envelope) {
   // Enumerations.
   std::string bad_type(golden::spawn_session);
   bad_type.replace(bad_type.find("claude-code"), 11, "gpt-code");
-  check_bad(bad_type, error::invalid_enum_value, "request.sessionType: \"gpt-code\" is not one of claude-code, claude-flow",
+  check_bad(bad_type, error::invalid_enum_value, "request.sessionType: \"gpt-code\" is not one of claude-code, claude-flow, ruflo",
             "spawn_session_1795942077123_0.5", "spawn_session");
   std::string bad_priority(golden::spawn_session);
   bad_priority.replace(bad_priority.rfind("\"high\""), 6, "\"urgent\"");

@@ -62,6 +62,7 @@ json::object health_json() { return json::value_from(samples::health()).as_objec
 BOOST_AUTO_TEST_CASE(enum_spellings) {
   BOOST_TEST(to_string(session_type::claude_code) == "claude-code");
   BOOST_TEST(to_string(session_type::claude_flow) == "claude-flow");
+  BOOST_TEST(to_string(session_type::ruflo) == "ruflo");
   BOOST_TEST(to_string(task_status::in_progress) == "in_progress");
   BOOST_TEST(to_string(node_status::unhealthy) == "unhealthy");
   BOOST_TEST(to_string(task_type::general) == "general");
@@ -82,7 +83,8 @@ BOOST_AUTO_TEST_CASE(enums_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(enum_parse_rejects_other_spellings) {
-  BOOST_TEST((parse_session_type("ruflo") == session_type::claude_flow));
+  BOOST_TEST((parse_session_type("ruflo") == session_type::ruflo));
+  BOOST_TEST((parse_session_type("claude-flow") == session_type::claude_flow));
   BOOST_TEST(!parse_session_type("claude_code").has_value());
   BOOST_TEST(!parse_session_type("Claude-Code").has_value());
   BOOST_TEST(!parse_session_type("").has_value());
@@ -105,7 +107,15 @@ BOOST_AUTO_TEST_CASE(ended_statuses_and_supports) {
   BOOST_TEST(!c.supports(session_type::claude_code));
   c.supported_session_types = {session_type::claude_flow};
   BOOST_TEST(c.supports(session_type::claude_flow));
+  BOOST_TEST(c.supports(session_type::ruflo));  // an older daemon lists claude-flow only
   BOOST_TEST(!c.supports(session_type::claude_code));
+  c.supported_session_types = {session_type::ruflo};
+  BOOST_TEST(c.supports(session_type::claude_flow));
+  BOOST_TEST(!c.supports(session_type::claude_code));
+  BOOST_TEST(same_kind(session_type::ruflo, session_type::claude_flow));
+  BOOST_TEST(!same_kind(session_type::ruflo, session_type::claude_code));
+  BOOST_TEST((runner_type(session_type::ruflo) == session_type::claude_flow));
+  BOOST_TEST((runner_type(session_type::claude_code) == session_type::claude_code));
 }
 
 BOOST_AUTO_TEST_CASE(now_is_truncated_to_milliseconds_and_current) {
@@ -408,18 +418,26 @@ BOOST_AUTO_TEST_CASE(null_optionals_are_absent_and_extra_fields_ignored) {
   BOOST_TEST(!rs.value().ended_at.has_value());
 }
 
-BOOST_AUTO_TEST_CASE(ruflo_is_read_as_claude_flow) {
+BOOST_AUTO_TEST_CASE(ruflo_is_kept_as_spelled) {
+  // The platform's later name of claude-flow reads as `ruflo` and is written back as "ruflo";
+  // "claude-flow" stays "claude-flow".
   json::object r = json::value_from(samples::spawn_request(false)).as_object();
   r["sessionType"] = "ruflo";
   const auto back = from_json<session_spawn_request>(r);
   BOOST_TEST_REQUIRE(back.has_value());
-  BOOST_TEST((back.value().type == session_type::claude_flow));
-  BOOST_TEST(json::value_from(back.value()).at("sessionType") == "claude-flow");
+  BOOST_TEST((back.value().type == session_type::ruflo));
+  BOOST_TEST(json::value_from(back.value()).at("sessionType") == "ruflo");
+  r["sessionType"] = "claude-flow";
+  const auto flow = from_json<session_spawn_request>(r);
+  BOOST_TEST_REQUIRE(flow.has_value());
+  BOOST_TEST(json::value_from(flow.value()).at("sessionType") == "claude-flow");
   json::object caps = json::value_from(samples::capabilities(false)).as_object();
   caps["supportedSessionTypes"] = json::array{"ruflo", "claude-code"};
   const auto c = from_json<node_capabilities>(caps);
   BOOST_TEST_REQUIRE(c.has_value());
   BOOST_TEST(c.value().supports(session_type::claude_flow));
+  BOOST_TEST(c.value().supports(session_type::ruflo));
+  BOOST_TEST(json::value_from(c.value()).at("supportedSessionTypes") == (json::array{"ruflo", "claude-code"}));
 }
 
 BOOST_AUTO_TEST_CASE(unicode_and_escapes_round_trip) {

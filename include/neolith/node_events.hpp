@@ -6,7 +6,10 @@
 #include <neolith/protocol.hpp>
 #include <neolith/types.hpp>
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -58,8 +61,16 @@ struct error {
   error_info error;
 };
 /// A message from the daemon that answers no request (`session_updated`, ...).
+///
+/// A well-formed message whose `type` this library does not know (a newer daemon's push)
+/// is passed on too: `unknown` then holds the object as received and `message` holds no
+/// meaning (a default value); `type_name()` gives the wire `type` either way.
 struct message {
   neolith::message message;
+  std::optional<boost::json::object> unknown;
+
+  /// The message's wire `type` ("session_updated", "custom_push", ...).
+  std::string_view type_name() const noexcept;
 };
 
 }  // namespace event

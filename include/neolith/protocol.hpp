@@ -70,7 +70,7 @@ struct get_node_info {
 /// daemon's periodic push (both fields present).
 struct heartbeat {
   std::optional<std::string> request_id;
-  std::optional<timestamp> time;           ///< timestamp? (a date on the wire; a number of ms is read too)
+  std::optional<timestamp> time;           ///< timestamp? (ms since the epoch, a number on the wire; a date string is read too)
   std::optional<node_health> health;
   friend bool operator==(const heartbeat&, const heartbeat&) = default;
 };

@@ -25,7 +25,10 @@ timestamp now_timestamp() noexcept;
 // ----- Enumerations (the protocol's string unions) -------------------------------------
 
 enum class node_status { healthy, degraded, unhealthy, offline };
-enum class session_type { claude_code, claude_flow };  // wire: "claude-code", "claude-flow" ("ruflo" read as claude_flow)
+/// wire: "claude-code", "claude-flow", "ruflo". `ruflo` is the platform's later name of
+/// claude-flow: the same kind of session (see `same_kind`), kept apart so that a session is
+/// reported with the spelling it was spawned or restored with.
+enum class session_type { claude_code, claude_flow, ruflo };
 enum class task_type { code, research, analysis, custom, general };
 enum class task_priority { low, medium, high, critical };
 enum class task_status { pending, in_progress, completed, failed, cancelled };
@@ -42,7 +45,6 @@ std::string_view to_string(memory_entry_type v) noexcept;
 std::string_view to_string(session_status v) noexcept;
 
 /// Parses the wire spelling; nullopt when `s` is not one of the values.
-/// `parse_session_type("ruflo")` gives `session_type::claude_flow`.
 std::optional<node_status> parse_node_status(std::string_view s) noexcept;
 std::optional<session_type> parse_session_type(std::string_view s) noexcept;
 std::optional<task_type> parse_task_type(std::string_view s) noexcept;
@@ -50,6 +52,14 @@ std::optional<task_priority> parse_task_priority(std::string_view s) noexcept;
 std::optional<task_status> parse_task_status(std::string_view s) noexcept;
 std::optional<memory_entry_type> parse_memory_entry_type(std::string_view s) noexcept;
 std::optional<session_status> parse_session_status(std::string_view s) noexcept;
+
+/// The kind of runner a session type needs: `ruflo` is `claude_flow`, any other type itself.
+constexpr session_type runner_type(session_type t) noexcept {
+  return t == session_type::ruflo ? session_type::claude_flow : t;
+}
+/// True when `a` and `b` are spellings of the same kind of session (claude-flow and ruflo):
+/// a node that runs one runs the other.
+constexpr bool same_kind(session_type a, session_type b) noexcept { return runner_type(a) == runner_type(b); }
 
 /// True for the statuses a session never leaves (completed, failed, terminated).
 constexpr bool is_ended(session_status s) noexcept {

@@ -49,10 +49,10 @@ inline double parse_fraction(std::string_view opt, std::string_view v) {
   return out;
 }
 
-/// A session type by its wire name ("claude-code", "claude-flow"; "ruflo" reads as claude-flow).
+/// A session type by its wire name ("claude-code", "claude-flow", "ruflo").
 inline session_type parse_type(std::string_view opt, std::string_view v) {
   auto t = parse_session_type(v);
-  if (!t) throw usage_error{std::string(opt) + ": unknown session type '" + std::string(v) + "' (claude-code, claude-flow)"};
+  if (!t) throw usage_error{std::string(opt) + ": unknown session type '" + std::string(v) + "' (claude-code, claude-flow, ruflo)"};
   return *t;
 }
 

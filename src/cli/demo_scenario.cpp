@@ -149,7 +149,7 @@ struct event_log {
     } else if (const auto* x = std::get_if<event::error>(&e)) {
       detail = x->error.what();
     } else if (const auto* m = std::get_if<event::message>(&e)) {
-      detail = std::string(to_string(type_of(m->message)));
+      detail = std::string(m->type_name());
     }
     std::string line = strf("  [+%.3fs] %-7s %-17s %s", ms_since(t0) / 1000.0, node.c_str(), std::string(name).c_str(),
                             detail.c_str());

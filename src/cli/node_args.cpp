@@ -179,7 +179,7 @@ node_invocation parse_node_args(args a) {
         if (inv.session_id.empty()) throw usage_error{std::string(positionals[1]) + ": the session id is empty"};
         break;
       case node_op::spawn:
-        if (!type) throw usage_error{"spawn: missing --type (claude-code, claude-flow)"};
+        if (!type) throw usage_error{"spawn: missing --type (claude-code, claude-flow, ruflo)"};
         if (task_file && description) throw usage_error{"spawn: give --task-file or --description, not both"};
         if (!task_file && !description) throw usage_error{"spawn: missing --task-file F or --description TEXT"};
         inv.spawn.orchestrator_id = "neolith-cli";

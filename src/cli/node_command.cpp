@@ -30,7 +30,7 @@ void print_node_usage() {
       "  get ID                     the session, or null when the node does not know ID\n"
       "  terminate ID               true when a live session was ended, false otherwise\n"
       "  spawn --type T (--task-file F | --description TEXT)\n"
-      "                             spawn a session of type T (claude-code, claude-flow) for the Task\n"
+      "                             spawn a session of type T (claude-code, claude-flow, ruflo) for the Task\n"
       "                             in F, or for a new general/medium/pending Task with TEXT\n"
       "                             (orchestratorId \"neolith-cli\"); prints the Session\n"
       "  restore FILE               restore the SerializedSession in FILE ('-': stdin); true when\n"

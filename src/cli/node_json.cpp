@@ -66,7 +66,11 @@ boost::json::object event_json(const node_event& e) {
           o.emplace("error", error_json(ev.error));
         } else {
           static_assert(std::is_same_v<E, event::message>);
-          o.emplace("message", to_json(ev.message));
+          if (ev.unknown) {
+            o.emplace("message", *ev.unknown);  // a type we do not know: the object as received
+          } else {
+            o.emplace("message", to_json(ev.message));
+          }
         }
       },
       e);
