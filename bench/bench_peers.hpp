@@ -9,7 +9,7 @@
 
 #include "bench_util.hpp"
 
-#include <neolith/daemon_server.hpp>
+#include <neolith/daemon/daemon_server.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>

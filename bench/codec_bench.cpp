@@ -5,8 +5,8 @@
 //   codec_bench --quick    well under a second (a smoke run)
 //
 // No assertion on timings: this measures, it does not judge.
-#include <neolith/protocol.hpp>
-#include <neolith/types.hpp>
+#include <neolith/protocol/messages.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <boost/json/parse.hpp>
 

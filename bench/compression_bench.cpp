@@ -17,8 +17,8 @@
 // whether every request got its answer.
 #include "bench_util.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/daemon_server.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/daemon/daemon_server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -14,9 +14,9 @@
 #include "bench_peers.hpp"
 #include "bench_util.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/protocol.hpp>
-#include <neolith/types.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/protocol/messages.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>

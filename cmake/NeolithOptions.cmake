@@ -51,7 +51,7 @@ if(NEOLITH_SANITIZE)
 endif()
 
 # Definitions that every user of the library must share: Asio and Beast are compiled once, in
-# the library (src/boost_impl.cpp), not in each translation unit that includes them.
+# the library (src/core/boost_impl.cpp), not in each translation unit that includes them.
 #
 # Asio's recycling allocator keeps, per thread and per purpose (handlers, coroutine frames,
 # posted functions...), BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE freed blocks for reuse; 2 by

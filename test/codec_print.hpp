@@ -3,10 +3,10 @@
 #ifndef NEOLITH_TEST_CODEC_PRINT_HPP
 #define NEOLITH_TEST_CODEC_PRINT_HPP
 
-#include <neolith/error.hpp>
-#include <neolith/json.hpp>
-#include <neolith/protocol.hpp>
-#include <neolith/types.hpp>
+#include <neolith/core/error.hpp>
+#include <neolith/protocol/json.hpp>
+#include <neolith/protocol/messages.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <boost/json/serialize.hpp>
 

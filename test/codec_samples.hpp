@@ -3,8 +3,8 @@
 #ifndef NEOLITH_TEST_CODEC_SAMPLES_HPP
 #define NEOLITH_TEST_CODEC_SAMPLES_HPP
 
-#include <neolith/protocol.hpp>
-#include <neolith/types.hpp>
+#include <neolith/protocol/messages.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <boost/json/parse.hpp>
 

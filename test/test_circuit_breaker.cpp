@@ -3,7 +3,7 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <neolith/circuit_breaker.hpp>
+#include <neolith/cluster/circuit_breaker.hpp>
 
 using namespace neolith;
 using namespace std::chrono_literals;

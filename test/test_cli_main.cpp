@@ -4,7 +4,7 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <neolith/version.hpp>
+#include <neolith/core/version.hpp>
 
 #include <cerrno>
 #include <chrono>

@@ -9,7 +9,7 @@
 #include "support/daemon_process.hpp"
 #include "support/node_env.hpp"
 
-#include <neolith/json.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -13,9 +13,9 @@
 #include "support/node_env.hpp"
 #include "support/wait.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/detail/ws_deflate.hpp>
-#include <neolith/detail/ws_frame.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/transport/detail/ws_deflate.hpp>
+#include <neolith/transport/detail/ws_frame.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

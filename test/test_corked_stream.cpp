@@ -5,8 +5,8 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <neolith/detail/corked_stream.hpp>
-#include <neolith/detail/ws_frame.hpp>
+#include <neolith/transport/detail/corked_stream.hpp>
+#include <neolith/transport/detail/ws_frame.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -7,7 +7,7 @@
 
 #include "support/daemon_fixture.hpp"
 
-#include <neolith/detail/daemon_auth.hpp>
+#include <neolith/daemon/detail/daemon_auth.hpp>
 
 #include <boost/beast/websocket/error.hpp>
 

@@ -8,7 +8,7 @@
 #include "support/daemon_fixture.hpp"
 #include "support/wait.hpp"
 
-#include <neolith/json.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>

@@ -11,8 +11,8 @@
 #include "support/temp_dir.hpp"
 #include "support/tls_certs.hpp"
 
-#include <neolith/detail/daemon_http.hpp>
-#include <neolith/detail/daemon_server_impl.hpp>
+#include <neolith/daemon/detail/daemon_http.hpp>
+#include <neolith/daemon/detail/daemon_server_impl.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>

@@ -11,7 +11,7 @@
 #include "support/log_lines.hpp"
 #include "support/wait.hpp"
 
-#include <neolith/log.hpp>
+#include <neolith/daemon/log.hpp>
 
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json.hpp>

@@ -6,8 +6,8 @@
 
 #include "support/node_env.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/json.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>

@@ -8,8 +8,8 @@
 #include "support/node_env.hpp"
 #include "support/raw_ws.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/json.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>

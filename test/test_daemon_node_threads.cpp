@@ -8,7 +8,7 @@
 #include "support/node_env.hpp"
 #include "support/wait.hpp"
 
-#include <neolith/daemon_node.hpp>
+#include <neolith/client/daemon_node.hpp>
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/strand.hpp>

@@ -8,8 +8,8 @@
 #include "support/daemon_fixture.hpp"
 #include "support/wait.hpp"
 
-#include <neolith/json.hpp>
-#include <neolith/version.hpp>
+#include <neolith/core/version.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/json.hpp>
 

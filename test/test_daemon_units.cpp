@@ -5,11 +5,11 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <neolith/detail/daemon_core.hpp>
-#include <neolith/detail/daemon_idempotency.hpp>
-#include <neolith/detail/health_monitor.hpp>
-#include <neolith/detail/session_registry.hpp>
-#include <neolith/json.hpp>
+#include <neolith/daemon/detail/daemon_core.hpp>
+#include <neolith/daemon/detail/daemon_idempotency.hpp>
+#include <neolith/daemon/detail/health_monitor.hpp>
+#include <neolith/daemon/detail/session_registry.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/json.hpp>
 

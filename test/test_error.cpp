@@ -5,7 +5,7 @@
 
 #include "codec_print.hpp"
 
-#include <neolith/error.hpp>
+#include <neolith/core/error.hpp>
 
 #include <boost/asio/error.hpp>
 

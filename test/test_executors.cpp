@@ -5,10 +5,10 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <neolith/detail/adapted_handler.hpp>
-#include <neolith/detail/light_strand.hpp>
-#include <neolith/detail/ring_queue.hpp>
-#include <neolith/detail/small_rng.hpp>
+#include <neolith/core/detail/adapted_handler.hpp>
+#include <neolith/core/detail/light_strand.hpp>
+#include <neolith/core/detail/ring_queue.hpp>
+#include <neolith/core/detail/small_rng.hpp>
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>

@@ -10,10 +10,10 @@
 #include "codec_golden.hpp"
 #include "codec_samples.hpp"
 
-#include <neolith/detail/fast_decode.hpp>
-#include <neolith/detail/json_read.hpp>
-#include <neolith/detail/small_rng.hpp>
-#include <neolith/protocol.hpp>
+#include <neolith/core/detail/small_rng.hpp>
+#include <neolith/protocol/detail/fast_decode.hpp>
+#include <neolith/protocol/detail/json_read.hpp>
+#include <neolith/protocol/messages.hpp>
 
 #include <charconv>
 #include <cmath>

@@ -6,10 +6,10 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <neolith/detail/json_write.hpp>
-#include <neolith/detail/small_rng.hpp>
-#include <neolith/json.hpp>
-#include <neolith/protocol.hpp>
+#include <neolith/core/detail/small_rng.hpp>
+#include <neolith/protocol/detail/json_write.hpp>
+#include <neolith/protocol/json.hpp>
+#include <neolith/protocol/messages.hpp>
 
 #include <boost/json.hpp>
 

@@ -5,7 +5,8 @@
 
 #include "support/node_env.hpp"
 
-#include <neolith/metrics.hpp>
+#include <neolith/client/metrics.hpp>
+#include <neolith/daemon/metrics.hpp>
 
 #include <sstream>
 

@@ -9,8 +9,8 @@
 
 #include "support/node_env.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/fan_out.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/client/fan_out.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -7,8 +7,8 @@
 
 #include "support/node_env.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/deadline.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/client/deadline.hpp>
 
 #include <functional>
 

@@ -7,8 +7,8 @@
 
 #include "support/node_env.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/node_options.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/client/node_options.hpp>
 
 #include <functional>
 

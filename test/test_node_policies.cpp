@@ -4,9 +4,9 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
-#include <neolith/detail/backoff.hpp>
-#include <neolith/detail/liveness.hpp>
-#include <neolith/detail/request_table.hpp>
+#include <neolith/client/detail/liveness.hpp>
+#include <neolith/client/detail/request_table.hpp>
+#include <neolith/core/detail/backoff.hpp>
 
 #include <chrono>
 #include <set>

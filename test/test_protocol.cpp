@@ -8,8 +8,8 @@
 #include "codec_print.hpp"
 #include "codec_samples.hpp"
 
-#include <neolith/json.hpp>
-#include <neolith/protocol.hpp>
+#include <neolith/protocol/json.hpp>
+#include <neolith/protocol/messages.hpp>
 
 #include <boost/json.hpp>
 

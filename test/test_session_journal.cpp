@@ -9,7 +9,7 @@
 
 #include "support/temp_dir.hpp"
 
-#include <neolith/detail/session_journal.hpp>
+#include <neolith/daemon/detail/session_journal.hpp>
 
 #include <atomic>
 #include <cstdlib>

@@ -13,11 +13,11 @@
 #include "support/node_env.hpp"
 #include "support/tls_certs.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/daemon_server.hpp>
-#include <neolith/detail/corked_stream.hpp>
-#include <neolith/detail/maybe_tls_stream.hpp>
-#include <neolith/detail/tls_context.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/daemon/daemon_server.hpp>
+#include <neolith/transport/detail/corked_stream.hpp>
+#include <neolith/transport/detail/maybe_tls_stream.hpp>
+#include <neolith/transport/detail/tls_context.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>

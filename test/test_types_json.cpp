@@ -6,8 +6,8 @@
 #include "codec_print.hpp"
 #include "codec_samples.hpp"
 
-#include <neolith/json.hpp>
-#include <neolith/types.hpp>
+#include <neolith/protocol/json.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <boost/json.hpp>
 

@@ -6,8 +6,8 @@
 
 #include "commands.hpp"
 
-#include <neolith/detail/daemon_auth.hpp>
-#include <neolith/types.hpp>
+#include <neolith/daemon/detail/daemon_auth.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <charconv>
 #include <chrono>

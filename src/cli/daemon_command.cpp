@@ -2,8 +2,8 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 
-#include <neolith/daemon_server.hpp>
-#include <neolith/log.hpp>
+#include <neolith/daemon/daemon_server.hpp>
+#include <neolith/daemon/log.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>

@@ -4,9 +4,9 @@
 #ifndef NEOLITH_CLI_DEMO_CLUSTER_HPP
 #define NEOLITH_CLI_DEMO_CLUSTER_HPP
 
-#include <neolith/daemon_options.hpp>
-#include <neolith/daemon_server.hpp>
-#include <neolith/error.hpp>
+#include <neolith/core/error.hpp>
+#include <neolith/daemon/daemon_options.hpp>
+#include <neolith/daemon/daemon_server.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,7 +1,7 @@
 #include "demo_scenario.hpp"
 
-#include <neolith/json.hpp>
-#include <neolith/version.hpp>
+#include <neolith/core/version.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -8,8 +8,8 @@
 #include "demo_cluster.hpp"
 #include "demo_output.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/error.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/core/error.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

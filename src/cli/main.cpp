@@ -1,7 +1,7 @@
 // `neolith`: one executable, one subcommand per role.
 #include "commands.hpp"
 
-#include <neolith/version.hpp>
+#include <neolith/core/version.hpp>
 
 #include <cstdio>
 #include <cstring>

@@ -3,7 +3,7 @@
 #include "cli_options.hpp"
 #include "node_json.hpp"
 
-#include <neolith/json.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <string_view>
 #include <vector>

@@ -4,9 +4,9 @@
 
 #include "commands.hpp"
 
-#include <neolith/node_endpoint.hpp>
-#include <neolith/node_options.hpp>
-#include <neolith/types.hpp>
+#include <neolith/client/node_endpoint.hpp>
+#include <neolith/client/node_options.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <cstddef>
 #include <optional>

@@ -2,8 +2,8 @@
 
 #include "cli_options.hpp"
 
-#include <neolith/detail/json_write.hpp>
-#include <neolith/json.hpp>
+#include <neolith/protocol/detail/json_write.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>

@@ -3,10 +3,10 @@
 #ifndef NEOLITH_CLI_NODE_JSON_HPP
 #define NEOLITH_CLI_NODE_JSON_HPP
 
-#include <neolith/error.hpp>
-#include <neolith/node_events.hpp>
-#include <neolith/protocol.hpp>
-#include <neolith/types.hpp>
+#include <neolith/client/node_events.hpp>
+#include <neolith/core/error.hpp>
+#include <neolith/protocol/messages.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

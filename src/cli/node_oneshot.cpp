@@ -2,8 +2,8 @@
 #include "node_json.hpp"
 #include "node_run.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/json.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/protocol/json.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,7 +1,7 @@
 // libFuzzer target for the protocol decoder: any input must decode or fail cleanly (no crash,
 // no leak, no UB), whatever is accepted must survive encode -> decode unchanged, and the
 // one-pass path (detail::fast_decode) must agree with the general path on every input.
-#include <neolith/protocol.hpp>
+#include <neolith/protocol/messages.hpp>
 
 #include <cstddef>
 #include <cstdint>

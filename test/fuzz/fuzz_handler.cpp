@@ -3,8 +3,8 @@
 // Any input must get a well-formed answer (or none, for a client's heartbeat_ack) that a
 // client can decode, that respects the size limit and carries the request's readable
 // requestId; nothing may crash, leak or grow without bound.
-#include <neolith/detail/daemon_core.hpp>
-#include <neolith/protocol.hpp>
+#include <neolith/daemon/detail/daemon_core.hpp>
+#include <neolith/protocol/messages.hpp>
 
 #include <cstddef>
 #include <cstdint>

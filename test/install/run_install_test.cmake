@@ -99,8 +99,8 @@ else()
   set(library "${prefix}/${LIBDIR}/libneolith.a")
 endif()
 foreach(f IN ITEMS
-    "${prefix}/include/neolith/neolith.hpp" "${prefix}/include/neolith/error.hpp"
-    "${prefix}/include/neolith/protocol.hpp" "${prefix}/bin/neolith" "${library}"
+    "${prefix}/include/neolith/neolith.hpp" "${prefix}/include/neolith/core/error.hpp"
+    "${prefix}/include/neolith/protocol/messages.hpp" "${prefix}/bin/neolith" "${library}"
     "${cmake_dir}/neolithConfig.cmake" "${cmake_dir}/neolithConfigVersion.cmake"
     "${cmake_dir}/neolith-targets.cmake")
   if(NOT EXISTS "${f}")

@@ -4,7 +4,7 @@
 
 #include "support/ws_client.hpp"
 
-#include <neolith/daemon_server.hpp>
+#include <neolith/daemon/daemon_server.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

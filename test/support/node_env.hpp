@@ -5,8 +5,8 @@
 
 #include "support/daemon_fixture.hpp"
 
-#include <neolith/daemon_node.hpp>
-#include <neolith/daemon_server.hpp>
+#include <neolith/client/daemon_node.hpp>
+#include <neolith/daemon/daemon_server.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>

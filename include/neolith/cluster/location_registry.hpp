@@ -5,7 +5,7 @@
 #ifndef NEOLITH_CLUSTER_LOCATION_REGISTRY_HPP
 #define NEOLITH_CLUSTER_LOCATION_REGISTRY_HPP
 
-#include <neolith/error.hpp>
+#include <neolith/core/error.hpp>
 
 #include <boost/asio/awaitable.hpp>
 

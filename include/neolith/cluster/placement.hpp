@@ -3,9 +3,9 @@
 #ifndef NEOLITH_CLUSTER_PLACEMENT_HPP
 #define NEOLITH_CLUSTER_PLACEMENT_HPP
 
-#include <neolith/detail/small_rng.hpp>
-#include <neolith/error.hpp>
-#include <neolith/types.hpp>
+#include <neolith/core/detail/small_rng.hpp>
+#include <neolith/core/error.hpp>
+#include <neolith/protocol/types.hpp>
 
 #include <cstdint>
 #include <optional>

@@ -8,7 +8,7 @@
 #include <neolith/cluster/detail/redis_reply.hpp>
 #include <neolith/cluster/detail/redis_run_fsm.hpp>
 #include <neolith/cluster/detail/redis_url.hpp>
-#include <neolith/detail/small_rng.hpp>
+#include <neolith/core/detail/small_rng.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -3,7 +3,7 @@
 #ifndef NEOLITH_CLUSTER_DETAIL_REDIS_REPLY_HPP
 #define NEOLITH_CLUSTER_DETAIL_REDIS_REPLY_HPP
 
-#include <neolith/error.hpp>
+#include <neolith/core/error.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,7 @@
 #ifndef NEOLITH_CLUSTER_DETAIL_REDIS_RUN_FSM_HPP
 #define NEOLITH_CLUSTER_DETAIL_REDIS_RUN_FSM_HPP
 
-#include <neolith/detail/backoff.hpp>
+#include <neolith/core/detail/backoff.hpp>
 
 #include <chrono>
 #include <cstdint>

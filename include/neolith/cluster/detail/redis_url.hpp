@@ -2,7 +2,7 @@
 #ifndef NEOLITH_CLUSTER_DETAIL_REDIS_URL_HPP
 #define NEOLITH_CLUSTER_DETAIL_REDIS_URL_HPP
 
-#include <neolith/error.hpp>
+#include <neolith/core/error.hpp>
 
 #include <cstdint>
 #include <string>
