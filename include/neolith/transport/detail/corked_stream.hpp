@@ -33,6 +33,7 @@
 #define NEOLITH_TRANSPORT_DETAIL_CORKED_STREAM_HPP
 
 #include <neolith/core/detail/adapted_handler.hpp>
+#include <neolith/transport/detail/async_stream_ops.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
@@ -71,7 +72,7 @@ struct reading_done {
 };
 
 template <class NextLayer>
-class corked_stream {
+class corked_stream : public async_stream_ops<corked_stream<NextLayer>> {
  public:
   using next_layer_type = NextLayer;
   using executor_type = typename NextLayer::executor_type;
@@ -124,17 +125,7 @@ class corked_stream {
   /// The latched write error, if any.
   const error_code& write_error() const noexcept { return st_->error; }
 
-  template <class MutableBufferSequence, class ReadToken>
-  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-    return boost::asio::async_initiate<ReadToken, void(error_code, std::size_t)>(initiate_read{this}, token,
-                                                                                buffers);
-  }
-
-  template <class ConstBufferSequence, class WriteToken>
-  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-    return boost::asio::async_initiate<WriteToken, void(error_code, std::size_t)>(initiate_write{this}, token,
-                                                                                 buffers);
-  }
+  // async_read_some, async_write_some: from async_stream_ops, through initiate_read/_write.
 
   /// Appends bytes directly to the pending buffer: `fill(std::vector<char>& out)` appends them
   /// (e.g. a whole WebSocket frame, serialized in place). No completion, no backpressure: the
@@ -168,6 +159,8 @@ class corked_stream {
   }
 
  private:
+  friend class async_stream_ops<corked_stream>;
+
   struct state : std::enable_shared_from_this<state> {
     explicit state(executor_type e) : ex(std::move(e)) {}
     executor_type ex;                 // where completions go when a handler names no executor

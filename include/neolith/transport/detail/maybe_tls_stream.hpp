@@ -21,6 +21,7 @@
 #define NEOLITH_TRANSPORT_DETAIL_MAYBE_TLS_STREAM_HPP
 
 #include <neolith/core/detail/adapted_handler.hpp>
+#include <neolith/transport/detail/async_stream_ops.hpp>
 #include <neolith/transport/detail/tcp_teardown.hpp>
 
 #include <boost/asio/async_result.hpp>
@@ -50,7 +51,7 @@ struct tls_keep_alive {
 };
 
 template <class NextLayer>
-class maybe_tls_stream {
+class maybe_tls_stream : public async_stream_ops<maybe_tls_stream<NextLayer>> {
  public:
   using next_layer_type = NextLayer;
   using tls_stream_type = boost::asio::ssl::stream<NextLayer&>;
@@ -82,17 +83,7 @@ class maybe_tls_stream {
   tls_stream_type* tls() noexcept { return tls_ ? &tls_->ssl : nullptr; }
   bool is_tls() const noexcept { return tls_ != nullptr; }
 
-  template <class MutableBufferSequence, class ReadToken>
-  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-    return boost::asio::async_initiate<ReadToken, void(error_code, std::size_t)>(initiate_read{this}, token,
-                                                                                buffers);
-  }
-
-  template <class ConstBufferSequence, class WriteToken>
-  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-    return boost::asio::async_initiate<WriteToken, void(error_code, std::size_t)>(initiate_write{this}, token,
-                                                                                 buffers);
-  }
+  // async_read_some, async_write_some: from async_stream_ops, through initiate_read/_write.
 
   /// How long and how much the (plain) teardown reads before it closes the socket.
   void set_teardown_limits(teardown_limits l) noexcept { teardown_limits_ = l; }
@@ -105,6 +96,8 @@ class maybe_tls_stream {
   }
 
  private:
+  friend class async_stream_ops<maybe_tls_stream>;
+
   struct tls_block {
     tls_block(NextLayer&& t, boost::asio::ssl::context& ctx) : tcp(std::move(t)), ssl(tcp, ctx) {}
     NextLayer tcp;        // declared first: the TLS stream refers to it
